@@ -1,0 +1,68 @@
+"""The options of `tug create`/`tug run`, as one typed object.
+
+The CLI decodes flags into a `RunOptions`, the API decodes JSON into the same object; neither rebuilds the other's
+strings. Values stay as the user gave them (strings such as "32m" or "1000:1000"); the spec modules parse them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RunOptions:
+    image: str = ""
+    command: list[str] = field(default_factory=list)  # everything after the image, verbatim
+    name: str | None = None
+    rm: bool = False
+    detach: bool = False
+    interactive: bool = False
+    tty: bool = False
+    env: list[str] = field(default_factory=list)  # "K=V" or "K" (taken from the caller's environment)
+    env_files: list[str] = field(default_factory=list)
+    workdir: str | None = None
+    user: str | None = None
+    entrypoint: str | None = None  # "" clears the image's entrypoint
+    hostname: str | None = None
+    domainname: str | None = None
+    network: str = "bridge"
+    volumes: list[str] = field(default_factory=list)  # -v SRC:DST[:OPTS]
+    mounts: list[str] = field(default_factory=list)  # --mount type=...,src=...,dst=...
+    tmpfs: list[str] = field(default_factory=list)  # --tmpfs /path[:opts]
+    rootfs: str | None = None  # --rootfs DIR: a plain directory instead of an image
+    labels: list[str] = field(default_factory=list)
+    publish: list[str] = field(default_factory=list)
+    publish_all: bool = False
+    expose: list[str] = field(default_factory=list)
+    dns: list[str] = field(default_factory=list)
+    add_hosts: list[str] = field(default_factory=list)
+    # security (issue 7 grows these)
+    privileged: bool = False
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    security_opt: list[str] = field(default_factory=list)
+    read_only: bool = False
+    group_add: list[str] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)
+    sysctls: list[str] = field(default_factory=list)
+    ulimits: list[str] = field(default_factory=list)
+    init: bool = False
+    shm_size: str | None = None
+    # resources
+    memory: str | None = None
+    memory_swap: str | None = None
+    memory_reservation: str | None = None
+    cpus: str | None = None
+    cpu_shares: int | None = None
+    cpuset_cpus: str | None = None
+    pids_limit: int | None = None
+    cgroup_parent: str | None = None
+    # lifecycle
+    pull: str = "missing"
+    restart: str = "no"
+    stop_signal: str | None = None
+    stop_timeout: int | None = None
+    log_opts: list[str] = field(default_factory=list)
+    health_cmd: str | None = None
+    no_healthcheck: bool = False
+    platform: str | None = None
