@@ -98,7 +98,7 @@ class ShellLex:
         try:
             value, words = run.stop_on(_EOF, self.raw_escapes)
         except ExpandError as err:
-            raise ExpandError(f"failed to process {_go_quote(text)}: {err.message}") from None
+            raise ExpandError(f"failed to process {go_quote(text)}: {err.message}") from None
         return Expansion(value, words, run.matched, run.unmatched)
 
 
@@ -394,21 +394,23 @@ def _trim_suffix(pattern: str, value: str, greedy: bool) -> str:
     return _trim_prefix(_reverse_pattern(pattern), value[::-1], greedy)[::-1]
 
 
-def _go_quote(text: str) -> str:
-    """A string quoted as Go's %q would for printable text."""
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
+               '"': '\\"', "\\": "\\\\"}
+
+
+def go_quote(text: str) -> str:
+    """A string quoted as Go's strconv.Quote (and so `%q`) writes it."""
     out = ['"']
     for ch in text:
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif not ch.isprintable():
-            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
-        else:
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif ch.isprintable():
             out.append(ch)
+        elif ord(ch) < 0x80:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
     out.append('"')
     return "".join(out)
