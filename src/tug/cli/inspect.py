@@ -1,0 +1,54 @@
+"""`tug inspect`: images or containers, as docker's JSON (or a Go template with -f)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from tug.cli.common import engine, store_options
+
+
+def emit(docs: list[dict[str, Any]], fmt: str | None) -> int:
+    if fmt:
+        from tug.cli.template import render
+
+        for d in docs:
+            click.echo(render(fmt, d))
+    else:
+        click.echo(json.dumps(docs, indent=4))
+    return 0
+
+
+@click.command("inspect")
+@click.option("-f", "--format", "fmt")
+@click.option("--type", "kind", type=click.Choice(["container", "image"]))
+@click.option("-s", "--size", is_flag=True)
+@click.argument("names", nargs=-1, required=True)
+@store_options
+@click.pass_context
+def inspect(ctx, fmt, kind, size, names, root_, runroot_) -> int:
+    """Return low-level information on containers or images."""
+    from tug.engine import images as eimages
+    from tug.engine import inspect as einspect
+    from tug.errors import NotFound, TugError
+
+    eng = engine(ctx, root_, runroot_)
+    docs = []
+    code = 0
+    for n in names:
+        try:
+            if kind != "image":
+                try:
+                    docs.append(einspect.container(eng, n))
+                    continue
+                except NotFound:
+                    if kind == "container":
+                        raise
+            docs.append(eimages.inspect(eng, n))
+        except TugError:
+            click.echo(f"Error: No such object: {n}", err=True)
+            code = 1
+    emit(docs, fmt)
+    return code

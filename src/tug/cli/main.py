@@ -1,0 +1,90 @@
+"""`tug`: the command group, global options, lazy loading of verbs, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from tug.cli.argv import normalise_bools, option_names
+
+# verb -> "module:function"; modules are imported only when their verb runs (start-up time is a feature)
+COMMANDS = {
+    "run": "tug.cli.run:run",
+    "create": "tug.cli.run:create",
+    "import": "tug.cli.images:import_",
+    "images": "tug.cli.images:images",
+    "image": "tug.cli.images:image",
+    "tag": "tug.cli.images:tag",
+    "rmi": "tug.cli.images:rmi",
+    "inspect": "tug.cli.inspect:inspect",
+    "ps": "tug.cli.containers:ps",
+    "rm": "tug.cli.containers:rm",
+    "container": "tug.cli.containers:container",
+    "version": "tug.cli.version:version",
+}
+
+# verbs whose engine errors exit 125 as docker's do; others exit 1
+RUN_LIKE = {"run", "create", "start", "exec"}
+
+
+class LazyGroup(click.Group):
+    def __init__(self, *args, lazy: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, _, attr = self.lazy[name].partition(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+    def resolve_command(self, ctx, args):
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None:
+            flags, values = option_names(cmd)
+            rest = normalise_bools(rest, flags, values)
+        return name, cmd, rest
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--root", envvar="TUG_ROOT", default="/var/lib/tug", show_default=True, metavar="DIR",
+              help="Store: images, layers, containers (env TUG_ROOT).")
+@click.option("--runroot", envvar="TUG_RUNROOT", default="/run/tug", show_default=True, metavar="DIR",
+              help="Runtime state (env TUG_RUNROOT).")
+@click.version_option(package_name="tug", prog_name="tug")
+@click.pass_context
+def cli(ctx: click.Context, root: str, runroot: str) -> None:
+    """tug: a daemonless container engine that does what Docker does."""
+    ctx.obj = {"root": root, "runroot": runroot}
+
+
+def main(argv: list[str] | None = None) -> None:
+    from tug.errors import TugError
+
+    args = sys.argv[1:] if argv is None else argv
+    verb = next((a for a in args if not a.startswith("-")), "")
+    try:
+        rv = cli.main(args, prog_name="tug", standalone_mode=False)
+    except TugError as err:
+        print(f"tug: {err.one_line()}", file=sys.stderr)
+        code = err.exit_code
+        if verb not in RUN_LIKE and code == 125:
+            code = 1
+        sys.exit(code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(125 if verb in RUN_LIKE else e.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,93 @@
+"""`tug run` and `tug create`: docker's flags decoded into `RunOptions`, then one engine call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from tug.cli.common import engine, store_options
+from tug.spec.options import RunOptions
+
+SETTINGS = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
+
+
+def _opt(*names: str, multiple: bool = False, flag: bool = False, **kw: Any) -> Callable[..., Any]:
+    if flag:
+        return click.option(*names, is_flag=True, default=False, **kw)
+    return click.option(*names, multiple=multiple, default=() if multiple else None, **kw)
+
+
+RUN_FLAGS = [
+    _opt("--name"), _opt("--rm", flag=True), _opt("-i", "--interactive", flag=True), _opt("-t", "--tty", flag=True),
+    _opt("-e", "--env", multiple=True), _opt("--env-file", multiple=True), _opt("-w", "--workdir"),
+    _opt("-u", "--user"), _opt("--entrypoint"), _opt("-h", "--hostname"), _opt("--domainname"),
+    _opt("--network", "--net", "network"), _opt("-v", "--volume", "volumes", multiple=True),
+    _opt("--mount", "mounts", multiple=True), _opt("--tmpfs", multiple=True), _opt("--rootfs"),
+    _opt("-l", "--label", "labels", multiple=True), _opt("-p", "--publish", multiple=True),
+    _opt("-P", "--publish-all", flag=True), _opt("--expose", multiple=True), _opt("--dns", multiple=True),
+    _opt("--add-host", "add_hosts", multiple=True), _opt("--privileged", flag=True),
+    _opt("--cap-add", multiple=True), _opt("--cap-drop", multiple=True), _opt("--security-opt", multiple=True),
+    _opt("--read-only", flag=True), _opt("--group-add", multiple=True), _opt("--device", "devices", multiple=True),
+    _opt("--sysctl", "sysctls", multiple=True), _opt("--ulimit", "ulimits", multiple=True), _opt("--init", flag=True),
+    _opt("--shm-size"), _opt("-m", "--memory"), _opt("--memory-swap"), _opt("--memory-reservation"), _opt("--cpus"),
+    _opt("-c", "--cpu-shares", type=int), _opt("--cpuset-cpus"), _opt("--pids-limit", type=int),
+    _opt("--cgroup-parent"), _opt("--pull", type=click.Choice(["missing", "always", "never"])),
+    _opt("--restart"), _opt("--stop-signal"), _opt("--stop-timeout", type=int),
+    _opt("--log-opt", "log_opts", multiple=True), _opt("--health-cmd"), _opt("--no-healthcheck", flag=True),
+    _opt("--platform"),
+]
+
+
+def run_flags(f: Callable[..., Any]) -> Callable[..., Any]:
+    for dec in reversed(RUN_FLAGS):
+        f = dec(f)
+    f = click.argument("command", nargs=-1, type=click.UNPROCESSED)(f)
+    return click.argument("image")(f)
+
+
+def to_options(kw: dict[str, Any], detach: bool = False) -> RunOptions:
+    opts = RunOptions()
+    command = list(kw.pop("command", ()))
+    image = kw.pop("image")
+    for key, value in kw.items():
+        if value is None or not hasattr(opts, key):
+            continue
+        setattr(opts, key, list(value) if isinstance(value, tuple) else value)
+    if kw.get("rootfs"):
+        # `tug run --rootfs DIR CMD...`: the first positional is the command, not an image
+        opts.rootfs = kw["rootfs"]
+        command = [image, *command]
+        image = ""
+    opts.image = image
+    opts.command = command
+    opts.detach = detach
+    return opts
+
+
+@click.command(context_settings=SETTINGS)
+@run_flags
+@click.option("-d", "--detach", is_flag=True, default=False)
+@store_options
+@click.pass_context
+def run(ctx: click.Context, detach: bool, root_: str | None, runroot_: str | None, **kw: Any) -> int:
+    """Run a command in a new container."""
+    from tug.engine import run as engine_run
+
+    opts = to_options(kw, detach)
+    eng = engine(ctx, root_, runroot_)
+    return engine_run.run(eng, opts)
+
+
+@click.command(context_settings=SETTINGS)
+@run_flags
+@store_options
+@click.pass_context
+def create(ctx: click.Context, root_: str | None, runroot_: str | None, **kw: Any) -> int:
+    """Create a new container."""
+    from tug.engine import containers
+
+    ctr = containers.create(engine(ctx, root_, runroot_), to_options(kw))
+    click.echo(ctr.id)
+    return 0

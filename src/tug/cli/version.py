@@ -1,0 +1,17 @@
+"""`tug version`."""
+
+from __future__ import annotations
+
+import platform
+
+import click
+
+import tug
+
+
+@click.command("version")
+def version() -> int:
+    """Show the tug version information."""
+    click.echo(f"Client: tug\n Version:    {tug.__version__}\n Python:     {platform.python_version()}\n"
+               f" OS/Arch:    linux/{platform.machine()}\n Daemonless: true")
+    return 0

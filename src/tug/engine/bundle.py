@@ -1,0 +1,154 @@
+"""A container's directory and OCI bundle: upper/work dirs, hostname/hosts/resolv.conf, and config.json.
+
+The impure facts (host limits, the image's /etc/passwd, the caller's environment, env files) are gathered here and
+handed to the pure `tug.spec.generate`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tug.engine import userdb
+from tug.engine.engine import Engine
+from tug.errors import Invalid, NotFound
+from tug.oci.image_config import ImageConfig
+
+if TYPE_CHECKING:
+    from tug.engine.containers import Container
+
+RLIMITS = {
+    "RLIMIT_NOFILE": resource.RLIMIT_NOFILE, "RLIMIT_NPROC": resource.RLIMIT_NPROC,
+    "RLIMIT_CORE": resource.RLIMIT_CORE, "RLIMIT_STACK": resource.RLIMIT_STACK,
+    "RLIMIT_MEMLOCK": resource.RLIMIT_MEMLOCK, "RLIMIT_AS": resource.RLIMIT_AS, "RLIMIT_CPU": resource.RLIMIT_CPU,
+    "RLIMIT_DATA": resource.RLIMIT_DATA, "RLIMIT_FSIZE": resource.RLIMIT_FSIZE,
+    "RLIMIT_LOCKS": resource.RLIMIT_LOCKS, "RLIMIT_MSGQUEUE": resource.RLIMIT_MSGQUEUE,
+    "RLIMIT_NICE": resource.RLIMIT_NICE, "RLIMIT_RTPRIO": resource.RLIMIT_RTPRIO,
+    "RLIMIT_SIGPENDING": resource.RLIMIT_SIGPENDING, "RLIMIT_RSS": resource.RLIMIT_RSS,
+}
+
+HOSTS_BASE = (
+    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+    "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+)
+
+
+def _write(path: Path, data: str | bytes, mode: int = 0o644) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def hard_limits() -> dict[str, int]:
+    out = {}
+    for name, res in RLIMITS.items():
+        hard = resource.getrlimit(res)[1]
+        out[name] = hard if hard != resource.RLIM_INFINITY else 2**64 - 1
+    return out
+
+
+def host_resolv_conf(network: str) -> str:
+    try:
+        text = Path("/etc/resolv.conf").read_text()
+    except OSError:
+        text = ""
+    if network == "host":
+        return text
+    # like docker on a bridge: loopback resolvers of the host are unreachable from the container
+    lines = [ln for ln in text.splitlines()
+             if not (ln.startswith("nameserver") and (" 127." in ln or " ::1" in ln))]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def extra_host_line(spec: str) -> str:
+    """`--add-host name:ip` (or `name=ip`) as a hosts(5) line."""
+    name, sep, ip = spec.partition("=") if "=" in spec else spec.partition(":")
+    if not sep or not name or not ip:
+        raise Invalid(f"invalid argument {spec!r} for --add-host: expected NAME:IP")
+    return f"{ip.strip('[]')}\t{name}\n"
+
+
+def _volume_paths(eng: Engine, volumes: list[str]) -> dict[str, str]:
+    """Named volumes of `-v NAME:/path` resolved to directories under the store (created when missing)."""
+    out = {}
+    for v in volumes:
+        src = v.split(":", 1)[0]
+        if ":" in v and src and not src.startswith("/") and not src.startswith("."):
+            d = eng.layout.volumes / src / "_data"
+            d.mkdir(parents=True, exist_ok=True)
+            out[src] = str(d)
+    return out
+
+
+def _prepare_binds(volumes: list[str]) -> None:
+    """`-v /host:/ctr` creates a missing host directory, as docker does (`--mount` does not)."""
+    for v in volumes:
+        src = v.split(":", 1)[0]
+        if ":" in v and src.startswith("/") and not os.path.lexists(src):
+            os.makedirs(src, exist_ok=True)
+
+
+def _env_file_lines(files: list[str]) -> list[str]:
+    lines: list[str] = []
+    for f in files:
+        try:
+            lines.extend(Path(f).read_text().splitlines())
+        except OSError as e:
+            raise NotFound(f"open {f}: {e.strerror}") from None
+    return lines
+
+
+def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
+    from tug.spec.generate import generate
+    from tug.spec.host import HostFacts
+
+    opts = ctr.options
+    d = eng.container_dir(ctr.id)
+    bundle = d / "bundle"
+    for sub in ("upper", "work", "bundle/rootfs"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+    hostname = opts.hostname or ctr.id[:12]
+    network = opts.network or "bridge"
+    if network not in ("none", "host", "bridge", "default"):
+        raise Invalid(f"network {network} not found", hint="tug knows none, host and bridge so far")
+    if network == "host":
+        hosts = Path("/etc/hosts").read_text() if os.path.exists("/etc/hosts") else HOSTS_BASE
+        hostname_text = os.uname().nodename
+    else:
+        hosts = HOSTS_BASE + "".join(extra_host_line(h) for h in opts.add_hosts)
+        hostname_text = hostname
+    _write(d / "hostname", hostname_text + "\n")
+    _write(d / "hosts", hosts)
+    _write(d / "resolv.conf", host_resolv_conf(network))
+    _prepare_binds(opts.volumes)
+    if opts.rootfs:
+        rootfs = str(Path(opts.rootfs).resolve())
+        lookup_dirs = [Path(rootfs)]
+    else:
+        rootfs = "rootfs"
+        from tug.engine.containers import image_chain
+
+        lookup_dirs = [d / "upper", *[eng.snapshots.path(c) for c in reversed(image_chain(ctr))]]
+    host = HostFacts(
+        container_id=ctr.id,
+        rootfs=rootfs,
+        hostname_default=hostname,
+        container_dir=str(d),
+        rlimits_hard=hard_limits(),
+        caller_env=dict(eng.env),
+        env_file_lines=_env_file_lines(opts.env_files),
+        passwd=userdb.read_file(lookup_dirs, "etc/passwd"),
+        group=userdb.read_file(lookup_dirs, "etc/group"),
+        cgroups_path=f"/tug/{ctr.id}",
+        volume_paths=_volume_paths(eng, opts.volumes),
+    )
+    spec = generate(cfg, opts, host)
+    ctr.extra.update({"args": spec["process"]["args"], "hostname": spec.get("hostname", hostname),
+                      "rootfs": rootfs})
+    _write(bundle / "config.json", json.dumps(spec, indent=1), 0o600)
+    return spec

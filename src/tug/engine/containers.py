@@ -1,0 +1,153 @@
+"""Containers in the store: create (record, directories, bundle), find, list, update state, remove."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tug.engine import images, names
+from tug.engine.engine import Engine
+from tug.engine.importer import now_rfc3339
+from tug.errors import Conflict, Invalid, NotFound
+from tug.oci.digest import Digest, chain_ids
+from tug.oci.image_config import ImageConfig
+from tug.spec.options import RunOptions
+
+
+@dataclass
+class Container:
+    id: str
+    name: str
+    image_id: str | None
+    image_name: str
+    created: str
+    options: RunOptions
+    state: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # resolved facts: args, hostname, chain ids...
+
+    @property
+    def status(self) -> str:
+        return self.state.get("Status", "created")
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+
+def _from_row(row: dict[str, Any]) -> Container:
+    cfg = json.loads(row.get("config") or "{}")
+    opts_dict = cfg.get("options") or {}
+    known = {f.name for f in dataclasses.fields(RunOptions)}
+    opts = RunOptions(**{k: v for k, v in opts_dict.items() if k in known})
+    return Container(row["id"], row["name"], row.get("image_id"), row.get("image_name") or "", row.get("created") or "",
+                     opts, json.loads(row.get("state") or "{}"), cfg.get("extra") or {})
+
+
+def find(eng: Engine, ref: str) -> Container:
+    row = eng.metadata.find_container(ref)
+    if row is None:
+        raise NotFound(f"No such container: {ref}")
+    return _from_row(row)
+
+
+def list_containers(eng: Engine) -> list[Container]:
+    return [_from_row(r) for r in eng.metadata.list_containers()]
+
+
+def save_state(eng: Engine, ctr: Container, **changes: Any) -> None:
+    ctr.state.update(changes)
+    eng.metadata.update_container(ctr.id, state=json.dumps(ctr.state))
+
+
+def save_extra(eng: Engine, ctr: Container) -> None:
+    eng.metadata.update_container(ctr.id, config=json.dumps({"options": dataclasses.asdict(ctr.options),
+                                                             "extra": ctr.extra}))
+
+
+def bundle_dir(eng: Engine, ctr_id: str) -> Path:
+    return eng.container_dir(ctr_id) / "bundle"
+
+
+def create(eng: Engine, opts: RunOptions) -> Container:
+    """Record a container (the name is claimed by the database), lay out its directories and write its bundle."""
+    from tug.engine import bundle
+
+    image: images.Image | None = None
+    if opts.rootfs:
+        if not Path(opts.rootfs).is_dir():
+            raise NotFound(f"rootfs {opts.rootfs} is not a directory")
+        cfg = ImageConfig({"config": {}})
+        image_name = opts.rootfs
+    else:
+        image = images.find(eng, opts.image)
+        cfg = images.config(eng, image)
+        image_name = opts.image
+    ctr_id = secrets.token_hex(32)
+    md = eng.metadata
+    if opts.name:
+        name = names.validate(opts.name)
+    else:
+        name = names.generate({c["name"] for c in md.list_containers()})
+    created = now_rfc3339()
+    chains = [str(c) for c in chain_ids(cfg.diff_ids)] if image else []
+    ctr = Container(ctr_id, name, image.id if image else None, image_name, created, opts,
+                    {"Status": "created", "ExitCode": 0, "Pid": 0}, {"chain_ids": chains})
+    try:
+        md.insert_container(id=ctr_id, name=name, image_id=ctr.image_id, image_name=image_name, created=created,
+                            config=json.dumps({"options": dataclasses.asdict(opts), "extra": ctr.extra}),
+                            state=json.dumps(ctr.state))
+    except Conflict:
+        other = md.find_container(name)
+        raise Conflict(f'Conflict. The container name "/{name}" is already in use by container '
+                       f'"{other["id"] if other else "?"}". You have to remove (or rename) that container to be able '
+                       "to reuse that name.") from None
+    try:
+        bundle.write(eng, ctr, cfg)
+        save_extra(eng, ctr)
+    except BaseException as err:
+        try:
+            _remove_files(eng, ctr_id)
+            md.delete_container(ctr_id)
+        except Exception as cleanup:  # pragma: no cover - reported with the original
+            if hasattr(err, "add_cleanup_error"):
+                err.add_cleanup_error(cleanup)
+        raise
+    return ctr
+
+
+def _remove_files(eng: Engine, ctr_id: str) -> None:
+    d = eng.container_dir(ctr_id)
+    if d.exists():
+        shutil.rmtree(d)
+
+
+def remove(eng: Engine, ref: str, force: bool = False) -> Container:
+    from tug.engine import lifecycle
+
+    ctr = find(eng, ref)
+    lifecycle.refresh(eng, ctr)
+    if ctr.status in ("running", "paused", "restarting"):
+        if not force:
+            raise Conflict(f"cannot remove container {ref}: container is {ctr.status}: stop the container before "
+                           "removing or force remove")
+        lifecycle.kill(eng, ctr, "SIGKILL", wait=True)
+    lifecycle.release(eng, ctr)
+    _remove_files(eng, ctr.id)
+    eng.metadata.delete_container(ctr.id)
+    return ctr
+
+
+def image_chain(ctr: Container) -> list[Digest]:
+    return [Digest.parse(c) for c in ctr.extra.get("chain_ids", [])]
+
+
+def validate_workdir(path: str) -> str:
+    if path and not os.path.isabs(path):
+        raise Invalid(f"the working directory '{path}' is invalid, it needs to be an absolute path")
+    return path

@@ -1,0 +1,67 @@
+"""`Engine`: one store root and one runroot, and the rooms below opened lazily.
+
+Everything tug does goes through an Engine; the CLI and the API build one from their options. There is no global
+state: two Engines on two roots are independent (the tests rely on it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tug.store.content import ContentStore
+    from tug.store.layout import Layout
+    from tug.store.metadata import Metadata
+    from tug.store.snapshots import Snapshots
+
+DEFAULT_ROOT = "/var/lib/tug"
+DEFAULT_RUNROOT = "/run/tug"
+
+
+@dataclass
+class Engine:
+    root: Path
+    runroot: Path
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @classmethod
+    def from_env(cls, root: str | None = None, runroot: str | None = None) -> Engine:
+        return cls(Path(root or os.environ.get("TUG_ROOT") or DEFAULT_ROOT).absolute(),
+                   Path(runroot or os.environ.get("TUG_RUNROOT") or DEFAULT_RUNROOT).absolute())
+
+    @cached_property
+    def layout(self) -> Layout:
+        from tug.store.layout import Layout
+
+        layout = Layout(self.root)
+        layout.ensure()
+        return layout
+
+    @cached_property
+    def content(self) -> ContentStore:
+        from tug.store.content import ContentStore
+
+        return ContentStore(self.layout)
+
+    @cached_property
+    def metadata(self) -> Metadata:
+        from tug.store.metadata import Metadata
+
+        return Metadata(self.layout.db_path)
+
+    @cached_property
+    def snapshots(self) -> Snapshots:
+        from tug.store.snapshots import Snapshots
+
+        return Snapshots(self.layout, self.metadata)
+
+    @property
+    def runtime_root(self) -> Path:
+        return self.runroot / "runtime"
+
+    def container_dir(self, container_id: str) -> Path:
+        return self.layout.containers / container_id

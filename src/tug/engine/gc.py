@@ -1,0 +1,51 @@
+"""Garbage collection by reference: blobs and snapshots that no image or container names are removed."""
+
+from __future__ import annotations
+
+import json
+
+from tug.engine.engine import Engine
+from tug.oci.digest import Digest, chain_ids
+from tug.oci.image_config import ImageConfig
+from tug.oci.manifest import Manifest, parse
+
+
+def referenced(eng: Engine) -> tuple[set[Digest], set[Digest]]:
+    """(blobs, snapshot chain ids) still in use."""
+    blobs: set[Digest] = set()
+    chains: set[Digest] = set()
+    for row in eng.metadata.list_images():
+        cfg_d = Digest.parse(row["id"])
+        blobs.add(cfg_d)
+        if row.get("manifest_digest"):
+            md = Digest.parse(row["manifest_digest"])
+            blobs.add(md)
+            if eng.content.has(md):
+                doc = parse(eng.content.read(md))
+                if isinstance(doc, Manifest):
+                    blobs.update(d.digest for d in doc.layers)
+        if eng.content.has(cfg_d):
+            chains.update(chain_ids(ImageConfig.parse(eng.content.read(cfg_d)).diff_ids))
+    for row in eng.metadata.list_containers():
+        extra = json.loads(row.get("config") or "{}").get("extra") or {}
+        chains.update(Digest.parse(c) for c in extra.get("chain_ids", []))
+    return blobs, chains
+
+
+def collect(eng: Engine) -> tuple[int, int]:
+    """Remove unreferenced blobs and snapshots; returns how many of each went."""
+    from tug.store.locks import lock
+
+    with lock(eng.layout, "gc"):
+        blobs, chains = referenced(eng)
+        nb = ns = 0
+        for d in list(eng.content.list()):
+            if d not in blobs:
+                eng.content.delete(d)
+                nb += 1
+        for row in eng.metadata.list_layers():
+            c = Digest.parse(row["chain_id"])
+            if c not in chains:
+                eng.snapshots.remove(c)
+                ns += 1
+    return nb, ns

@@ -1,0 +1,53 @@
+"""`tug import`: a root filesystem tarball (plain, gzip or zstd) becomes a one-layer image, as `docker import`."""
+
+from __future__ import annotations
+
+import platform
+from datetime import UTC, datetime
+from typing import BinaryIO
+
+from tug.engine.changes import apply_changes
+from tug.engine.engine import Engine
+from tug.engine.layers import unpack_blob
+from tug.engine.record import record_image
+from tug.oci import mediatypes as mt
+from tug.oci.descriptor import Descriptor
+from tug.oci.image_config import ImageConfig
+
+_MAGIC = {b"\x1f\x8b": ("gzip", mt.OCI_LAYER_GZIP), b"\x28\xb5\x2f\xfd": ("zstd", mt.OCI_LAYER_ZSTD)}
+
+
+def host_arch() -> str:
+    m = platform.machine()
+    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}.get(m, m)
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def import_tarball(eng: Engine, stream: BinaryIO, tags: list[str], changes: list[str] = (),  # type: ignore[assignment]
+                   message: str = "", source: str = "-") -> str:
+    """Ingest the tarball as a layer blob, unpack it into its snapshot, record the image. Returns the image id."""
+    head = stream.read(4)
+    media_type = mt.OCI_LAYER
+    for magic, (_, mtype) in _MAGIC.items():
+        if head.startswith(magic):
+            media_type = mtype
+    with eng.content.ingest() as ing:
+        ing.write(head)
+        while chunk := stream.read(1 << 20):
+            ing.write(chunk)
+        digest = ing.commit()
+    desc = Descriptor(media_type, digest, eng.content.size(digest))
+    layer = unpack_blob(eng, desc, parent=None)
+    created = now_rfc3339()
+    cfg = ImageConfig({
+        "architecture": host_arch(),
+        "os": "linux",
+        "created": created,
+        "config": apply_changes({}, list(changes)),
+        "rootfs": {"type": "layers", "diff_ids": [str(layer.diff_id)]},
+        "history": [{"created": created, "created_by": "", "comment": message or f"Imported from {source}"}],
+    })
+    return record_image(eng, cfg, [layer], tags=list(tags))

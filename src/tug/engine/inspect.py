@@ -1,0 +1,117 @@
+"""Docker's inspect JSON for containers, and the status words `ps` prints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tug.engine import containers, lifecycle
+from tug.engine.containers import Container
+from tug.engine.engine import Engine
+
+
+def container(eng: Engine, ref: str) -> dict[str, Any]:
+    ctr = containers.find(eng, ref)
+    lifecycle.refresh(eng, ctr)
+    return document(eng, ctr)
+
+
+def document(eng: Engine, ctr: Container) -> dict[str, Any]:
+    o = ctr.options
+    st = ctr.state
+    args = list(ctr.extra.get("args") or [])
+    status = ctr.status
+    d = eng.container_dir(ctr.id)
+    mounts = []
+    for v in o.volumes:
+        parts = v.split(":")
+        if len(parts) >= 2:
+            mounts.append({"Type": "bind" if parts[0].startswith("/") else "volume", "Source": parts[0],
+                           "Destination": parts[1], "Mode": parts[2] if len(parts) > 2 else "",
+                           "RW": not (len(parts) > 2 and "ro" in parts[2].split(",")), "Propagation": "rprivate"})
+    return {
+        "Id": ctr.id,
+        "Created": ctr.created,
+        "Path": args[0] if args else "",
+        "Args": args[1:],
+        "State": {
+            "Status": status,
+            "Running": status in ("running", "paused"),
+            "Paused": status == "paused",
+            "Restarting": status == "restarting",
+            "OOMKilled": bool(st.get("OOMKilled")),
+            "Dead": status == "dead",
+            "Pid": int(st.get("Pid") or 0) if status in ("running", "paused") else 0,
+            "ExitCode": int(st.get("ExitCode") or 0),
+            "Error": st.get("Error", ""),
+            "StartedAt": st.get("StartedAt") or "0001-01-01T00:00:00Z",
+            "FinishedAt": st.get("FinishedAt") or "0001-01-01T00:00:00Z",
+        },
+        "Image": ctr.image_id or "",
+        "ResolvConfPath": str(d / "resolv.conf"),
+        "HostnamePath": str(d / "hostname"),
+        "HostsPath": str(d / "hosts"),
+        "Name": "/" + ctr.name,
+        "RestartCount": int(st.get("RestartCount") or 0),
+        "Driver": "overlay",
+        "Platform": "linux",
+        "HostConfig": {
+            "Binds": list(o.volumes) or None,
+            "NetworkMode": o.network,
+            "AutoRemove": o.rm,
+            "Privileged": o.privileged,
+            "ReadonlyRootfs": o.read_only,
+            "CapAdd": list(o.cap_add) or None,
+            "CapDrop": list(o.cap_drop) or None,
+            "SecurityOpt": list(o.security_opt) or None,
+            "RestartPolicy": {"Name": (o.restart or "no").split(":")[0], "MaximumRetryCount": 0},
+            "Init": o.init or None,
+        },
+        "GraphDriver": {"Name": "overlay", "Data": {"UpperDir": str(d / "upper"), "WorkDir": str(d / "work")}},
+        "Mounts": mounts,
+        "Config": {
+            "Hostname": ctr.extra.get("hostname", ctr.id[:12]),
+            "Domainname": o.domainname or "",
+            "User": o.user or "",
+            "AttachStdin": o.interactive,
+            "Tty": o.tty,
+            "OpenStdin": o.interactive,
+            "Env": ctr.extra.get("env", []),
+            "Cmd": list(o.command) or None,
+            "Image": ctr.image_name,
+            "WorkingDir": o.workdir or "",
+            "Entrypoint": [o.entrypoint] if o.entrypoint else None,
+            "Labels": dict(lbl.split("=", 1) if "=" in lbl else (lbl, "") for lbl in o.labels),
+        },
+        "NetworkSettings": {"Networks": {o.network: {}}},
+    }
+
+
+def status_text(ctr: Container, now: datetime | None = None) -> str:
+    """`Created`, `Up 7 seconds`, `Exited (0) 2 minutes ago`, as docker words them."""
+    from tug.engine.humanize import human_duration, parse_time
+
+    now = now or datetime.now(UTC)
+    st = ctr.state
+    status = ctr.status
+    if status == "created":
+        return "Created"
+    if status in ("running", "paused"):
+        started = parse_time(st.get("StartedAt") or "") or now
+        text = "Up " + human_duration(max(0.0, (now - started).total_seconds()))
+        if status == "paused":
+            text += " (Paused)"
+        health = (st.get("Health") or {}).get("Status")
+        if health:
+            text += f" ({'health: starting' if health == 'starting' else health})"
+        return text
+    if status == "restarting":
+        return f"Restarting ({st.get('ExitCode', 0)})"
+    if status == "removing":
+        return "Removal In Progress"
+    if status == "dead":
+        return "Dead"
+    finished = parse_time(st.get("FinishedAt") or "")
+    if finished is None:
+        return f"Exited ({st.get('ExitCode', 0)})"
+    return f"Exited ({st.get('ExitCode', 0)}) {human_duration(max(0.0, (now - finished).total_seconds()))} ago"

@@ -1,0 +1,58 @@
+"""Recording a finished image: config and manifest blobs written, then one metadata transaction.
+
+Import, pull, commit, build and load all end here, so an image is either wholly present or absent: the rows are
+written only after every blob and snapshot they name is in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tug.engine.engine import Engine
+from tug.oci import mediatypes as mt
+from tug.oci import reference
+from tug.oci.descriptor import Descriptor
+from tug.oci.digest import Digest, chain_ids
+from tug.oci.image_config import ImageConfig
+from tug.oci.manifest import build_manifest
+
+
+@dataclass(frozen=True)
+class LayerBlob:
+    descriptor: Descriptor  # the blob as stored (compressed or not)
+    diff_id: Digest  # digest of the uncompressed tar
+    size: int  # bytes unpacked in the snapshot
+
+
+def record_image(eng: Engine, cfg: ImageConfig, layers: list[LayerBlob], tags: list[str] = (),  # type: ignore[assignment]
+                 manifest_raw: bytes | None = None, manifest_media_type: str = mt.OCI_MANIFEST,
+                 repo_digest: tuple[str, str] | None = None) -> str:
+    """Store config (and manifest unless given raw), then the image row, layer rows and tags. Returns the id."""
+    return record_raw(eng, cfg.to_bytes(), layers, tags, manifest_raw, manifest_media_type, repo_digest)
+
+
+def record_raw(eng: Engine, config_bytes: bytes, layers: list[LayerBlob], tags: list[str] = (),  # type: ignore[assignment]
+               manifest_raw: bytes | None = None, manifest_media_type: str = mt.OCI_MANIFEST,
+               repo_digest: tuple[str, str] | None = None) -> str:
+    cfg = ImageConfig.parse(config_bytes)
+    config_digest = eng.content.put(config_bytes)
+    cfg_media = mt.OCI_CONFIG if manifest_media_type == mt.OCI_MANIFEST else mt.DOCKER_CONFIG
+    if manifest_raw is None:
+        manifest_raw = build_manifest(Descriptor(cfg_media, config_digest, len(config_bytes)),
+                                      [lb.descriptor for lb in layers], manifest_media_type)
+    manifest_digest = eng.content.put(manifest_raw)
+    image_id = str(config_digest)
+    chains = chain_ids([lb.diff_id for lb in layers])
+    md = eng.metadata
+    with md.transaction():
+        md.add_image(image_id, manifest_digest=str(manifest_digest), manifest_media_type=manifest_media_type,
+                     created=cfg.created, size=sum(lb.size for lb in layers),
+                     layers=[str(c) for c in chains])
+        for t in tags:
+            md.set_tag(str(reference.parse(t)), image_id)
+        if repo_digest is not None and hasattr(md, "add_repo_digest"):
+            md.add_repo_digest(repo_digest[0], repo_digest[1], image_id)
+    from tug.engine.images import sync_index
+
+    sync_index(eng)
+    return image_id
