@@ -21,7 +21,7 @@ from typing import BinaryIO
 from tug.errors import Corrupt, Invalid, NotFound
 from tug.oci.digest import Digest
 from tug.store.layout import Layout
-from tug.sys.fs import fsync_dir
+from tug.sys.fs import fsync_dir, link_tmpfile
 
 _CHUNK = 1 << 20
 
@@ -80,6 +80,10 @@ class ContentStore:
         except FileNotFoundError:
             pass
 
+    def recover(self) -> list[str]:
+        """Remove temp files of ingests that died (unlocked and old); partials are kept a week for resuming."""
+        return _recover(self.layout.ingest)
+
     def list(self) -> Iterator[Digest]:
         base = self.layout.root / "blobs"
         if not base.is_dir():
@@ -110,6 +114,39 @@ def _open_locked(path: Path) -> int:
         if same:
             return fd
         os.close(fd)
+
+
+STALE_TMP_SECONDS = 60  # a named temp file younger than this may be one whose writer is about to lock it
+STALE_PARTIAL_SECONDS = 7 * 24 * 3600
+
+
+def _recover(idir: Path) -> list[str]:
+    import time
+
+    from tug.store.locks import try_lock_fd
+
+    removed: list[str] = []
+    if not idir.is_dir():
+        return removed
+    now = time.time()
+    for p in idir.iterdir():
+        age = STALE_TMP_SECONDS if p.suffix == ".tmp" else STALE_PARTIAL_SECONDS if p.suffix == ".partial" else None
+        if age is None:
+            continue
+        try:
+            fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)
+            if now - st.st_mtime > age and try_lock_fd(fd) and os.stat(p).st_ino == st.st_ino:
+                os.unlink(p)
+                removed.append(p.name)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 class Ingest:
@@ -218,7 +255,7 @@ class Ingest:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if self._name is None:
             try:
-                os.link(f"/proc/self/fd/{self._fd}", dest, follow_symlinks=True)
+                link_tmpfile(self._fd, dest)
             except FileExistsError:
                 pass  # the same verified content is already there
             self._close_keep()

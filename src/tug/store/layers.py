@@ -18,12 +18,14 @@ import errno
 import os
 import stat
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from tug.errors import Invalid, SystemFailure
 from tug.oci.digest import Digest
-from tug.store.streams import HashingReader, decompress_errors, decompressing
+from tug.store.streams import HashingReader, Readable, decompress_errors, decompressing
 from tug.store.tarpolicy import Entry, Kind, classify
 from tug.sys import fs
 from tug.sys.openat2 import (
@@ -279,3 +281,16 @@ def _set_xattr(setter, key: str, value: bytes) -> None:  # noqa: ANN001
         # user.* cannot live on symlinks or device nodes; a file system without xattrs cannot hold them at all
         if e.errno not in (errno.EPERM, errno.ENOTSUP):
             raise
+
+
+@contextmanager
+def decompressed(stream: BinaryIO, compression: str) -> Iterator[Readable]:
+    """A reader of a layer blob's uncompressed bytes (the stream itself stays open); bad data raises Invalid."""
+    reader = decompressing(stream, compression)
+    try:
+        yield reader
+    except decompress_errors() as e:
+        raise Invalid(f"bad {compression} data: {e}") from None
+    finally:
+        if reader is not stream:
+            reader.close()  # type: ignore[attr-defined]

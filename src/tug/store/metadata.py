@@ -3,7 +3,7 @@
 One connection per process and database file: `Metadata(path)` objects share it, because closing a second fd on the
 file would drop the process's POSIX locks that SQLite relies on. A forked child opens its own. Writes run in
 `transaction()` (`BEGIN IMMEDIATE`, so writers queue on the busy timeout instead of failing mid-transaction).
-The tables are reached as `md.images`, `md.tags`, `md.layers`, `md.containers` (see `tug.store.tables`).
+The per-table methods (`add_image`, `set_tag`, `insert_container`, ...) are mixed in from `tug.store.tables`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tug.errors import Corrupt, Unavailable
+from tug.store.tables import ContainersMixin, ImagesMixin, LayersMixin, TagsMixin
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
@@ -48,6 +49,12 @@ CREATE TABLE IF NOT EXISTS image_layers (
     PRIMARY KEY (image_id, idx)
 );
 CREATE INDEX IF NOT EXISTS image_layers_by_chain ON image_layers(chain_id);
+CREATE TABLE IF NOT EXISTS repo_digests (
+    repository TEXT NOT NULL,            -- normalised repository name, docker.io/library/busybox
+    digest TEXT NOT NULL,                -- manifest digest in that repository
+    image_id TEXT NOT NULL REFERENCES images(id),
+    PRIMARY KEY (repository, digest)
+);
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
     name TEXT UNIQUE NOT NULL,
@@ -85,24 +92,17 @@ def _connect(path: Path) -> tuple[sqlite3.Connection, threading.RLock]:
         return found
 
 
-class Metadata:
+class Metadata(ImagesMixin, TagsMixin, LayersMixin, ContainersMixin):
     def __init__(self, db_path: Path | str) -> None:
-        from tug.store.tables import Containers, Images, Layers, Tags
-
         self.db_path = Path(db_path)
         self._conn, self._lock = _connect(self.db_path)
-        self._depth = 0
         self._migrate()
-        self.images = Images(self)
-        self.tags = Tags(self)
-        self.layers = Layers(self)
-        self.containers = Containers(self)
 
     @property
     def conn(self) -> sqlite3.Connection:
         return self._conn
 
-    @contextmanager
+    @contextmanager  # type: ignore[override]
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """`BEGIN IMMEDIATE` ... `COMMIT` (or ROLLBACK on error). Nested calls join the outer transaction."""
         with self._lock:

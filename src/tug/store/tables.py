@@ -1,259 +1,251 @@
-"""The rows of the store database and the operations on each table (reached as `Metadata.images` etc.)."""
+"""The operations on each table of the store database, mixed into `Metadata` as flat methods.
+
+Rows come back as plain dicts of column -> value (digests as `sha256:<hex>` strings; a container's `config` and
+`state` as the JSON text stored). Methods that change several rows run in one transaction; inside an outer
+`transaction()` they join it.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tug.errors import Conflict, Invalid, NotFound
 from tug.oci.digest import Digest
 
-if TYPE_CHECKING:
-    from tug.store.metadata import Metadata
-
-
-def _digest(d: Digest | str) -> str:
-    return str(d) if isinstance(d, Digest) else str(Digest.parse(d))
-
-
-def _opt_digest(text: str | None) -> Digest | None:
-    return Digest.parse(text) if text else None
+Row = dict[str, Any]
 
 
 def now_rfc3339() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
-class ImageRecord:
-    id: Digest  # the config digest
-    manifest_digest: Digest | None
-    manifest_media_type: str | None
-    created: str | None
-    added_at: str
-    size: int
-    layers: list[Digest] = field(default_factory=list)  # chain ids, bottom to top
+def _d(d: Digest | str) -> str:
+    """A digest as stored: validated `algorithm:hex` text."""
+    return str(d) if isinstance(d, Digest) else str(Digest.parse(d))
 
 
-@dataclass(frozen=True)
-class LayerRecord:
-    chain_id: Digest
-    diff_id: Digest
-    parent: Digest | None
-    size: int
+def _json(v: str | dict[str, Any] | None) -> str:
+    if v is None:
+        return "{}"
+    return v if isinstance(v, str) else json.dumps(v)
 
 
-@dataclass(frozen=True)
-class ContainerRecord:
-    id: str
-    name: str
-    image_id: str | None
-    image_name: str | None
-    created: str | None
-    config: dict[str, Any]
-    state: dict[str, Any]
+class _Base:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:  # provided by Metadata
+        raise NotImplementedError
+
+    def query(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        raise NotImplementedError
+
+    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[Row]:
+        return [dict(r) for r in self.query(sql, args)]
+
+    def _row(self, sql: str, args: tuple[object, ...] = ()) -> Row | None:
+        rows = self._rows(sql, args)
+        return rows[0] if rows else None
 
 
-class _Table:
-    def __init__(self, md: Metadata) -> None:
-        self.md = md
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    return prefix, prefix + "\x7f"
 
 
-class Images(_Table):
-    def add(self, image_id: Digest | str, layers: list[Digest], *, manifest_digest: Digest | str | None = None,
-            manifest_media_type: str | None = None, created: str | None = None, size: int = 0,
-            added_at: str | None = None) -> ImageRecord:
-        """Insert or replace an image and its chain ids (bottom to top)."""
-        iid = _digest(image_id)
-        with self.md.transaction() as c:
+class ImagesMixin(_Base):
+    def add_image(self, image_id: Digest | str, *, layers: list[Digest | str] = (),  # type: ignore[assignment]
+                  manifest_digest: Digest | str | None = None, manifest_media_type: str | None = None,
+                  created: str | None = None, size: int = 0, added_at: str | None = None) -> Row:
+        """Insert or update an image and its chain ids (bottom to top). Re-adding keeps the first `added_at`."""
+        iid = _d(image_id)
+        with self.transaction() as c:
             c.execute("INSERT INTO images (id, manifest_digest, manifest_media_type, created, added_at, size) "
                       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
                       "manifest_digest=excluded.manifest_digest, manifest_media_type=excluded.manifest_media_type, "
                       "created=excluded.created, size=excluded.size",
-                      (iid, _digest(manifest_digest) if manifest_digest else None, manifest_media_type, created,
+                      (iid, _d(manifest_digest) if manifest_digest else None, manifest_media_type, created,
                        added_at or now_rfc3339(), size))
             c.execute("DELETE FROM image_layers WHERE image_id = ?", (iid,))
             c.executemany("INSERT INTO image_layers (image_id, idx, chain_id) VALUES (?, ?, ?)",
-                          [(iid, i, _digest(ch)) for i, ch in enumerate(layers)])
-        rec = self.get(iid)
-        assert rec is not None
-        return rec
+                          [(iid, i, _d(ch)) for i, ch in enumerate(layers)])
+        row = self.get_image(iid)
+        assert row is not None
+        return row
 
-    def _record(self, row: sqlite3.Row) -> ImageRecord:
-        layers = [Digest.parse(r["chain_id"]) for r in self.md.query(
-            "SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY idx", (row["id"],))]
-        return ImageRecord(Digest.parse(row["id"]), _opt_digest(row["manifest_digest"]), row["manifest_media_type"],
-                           row["created"], row["added_at"], row["size"], layers)
+    def get_image(self, image_id: Digest | str) -> Row | None:
+        return self._row("SELECT * FROM images WHERE id = ?", (str(image_id),))
 
-    def get(self, image_id: Digest | str) -> ImageRecord | None:
-        rows = self.md.query("SELECT * FROM images WHERE id = ?", (_digest(image_id),))
-        return self._record(rows[0]) if rows else None
+    def image_layers(self, image_id: Digest | str) -> list[str]:
+        """The image's chain ids, bottom to top."""
+        return [r[0] for r in self.query("SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY idx",
+                                         (str(image_id),))]
 
-    def list(self) -> list[ImageRecord]:
-        return [self._record(r) for r in self.md.query("SELECT * FROM images ORDER BY added_at DESC, id")]
+    def list_images(self) -> list[Row]:
+        return self._rows("SELECT * FROM images ORDER BY added_at DESC, id")
 
-    def delete(self, image_id: Digest | str) -> list[str]:
-        """Remove an image, its layer list and the tags naming it; returns the removed tag names."""
-        iid = _digest(image_id)
-        with self.md.transaction() as c:
+    def delete_image(self, image_id: Digest | str) -> list[str]:
+        """Remove an image with its layer list, tags and repo digests; returns the removed tag names."""
+        iid = str(image_id)
+        with self.transaction() as c:
             tags = [r[0] for r in c.execute("SELECT name FROM tags WHERE image_id = ? ORDER BY name", (iid,))]
-            c.execute("DELETE FROM tags WHERE image_id = ?", (iid,))
-            c.execute("DELETE FROM image_layers WHERE image_id = ?", (iid,))
+            for table in ("tags", "repo_digests", "image_layers"):
+                c.execute(f"DELETE FROM {table} WHERE image_id = ?", (iid,))
             if c.execute("DELETE FROM images WHERE id = ?", (iid,)).rowcount == 0:
                 raise NotFound(f"No such image: {iid}", where=iid)
         return tags
 
-    def find_by_prefix(self, prefix: str) -> ImageRecord:
-        """An image by full id, `sha256:`-prefixed or bare hex prefix (docker's short IMAGE ID)."""
-        text = prefix.removeprefix("sha256:")
-        if not text or any(ch not in "0123456789abcdef" for ch in text):
-            raise NotFound(f"No such image: {prefix}", where=prefix)
-        rows = self.md.query("SELECT * FROM images WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
-                             (f"sha256:{text}", f"sha256:{text}\x7f"))
+    def find_images_by_prefix(self, prefix: str) -> list[Row]:
+        """Images whose id starts with `prefix` (`sha256:` added when missing), at most 2 (enough to see ambiguity)."""
+        text = prefix if ":" in prefix else f"sha256:{prefix}"
+        lo, hi = _prefix_range(text)
+        return self._rows("SELECT * FROM images WHERE id >= ? AND id < ? ORDER BY id LIMIT 2", (lo, hi))
+
+    def find_image_by_prefix(self, prefix: str) -> Row:
+        """One image by unambiguous id prefix: NotFound or Invalid worded as docker does."""
+        rows = self.find_images_by_prefix(prefix) if prefix.removeprefix("sha256:") else []
         if not rows:
             raise NotFound(f"No such image: {prefix}", where=prefix)
         if len(rows) > 1:
             raise Invalid(f"multiple IDs found with provided prefix: {prefix}", where=prefix)
-        return self._record(rows[0])
+        return rows[0]
+
+    # -- repo digests (repository name -> manifest digest, as `docker images --digests` shows) ---------------------
+
+    def add_repo_digest(self, repository: str, digest: Digest | str, image_id: Digest | str) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO repo_digests (repository, digest, image_id) VALUES (?, ?, ?)",
+                      (repository, _d(digest), str(image_id)))
+
+    def repo_digests_for_image(self, image_id: Digest | str) -> Iterator[tuple[str, str]]:
+        for r in self.query("SELECT repository, digest FROM repo_digests WHERE image_id = ? ORDER BY repository",
+                            (str(image_id),)):
+            yield r[0], r[1]
 
 
-class Tags(_Table):
-    def set(self, name: str, image_id: Digest | str) -> Digest | None:
-        """Point `name` at an image; returns the image it pointed at before (None if new)."""
-        with self.md.transaction() as c:
+class TagsMixin(_Base):
+    def set_tag(self, name: str, image_id: Digest | str) -> str | None:
+        """Point `name` at an image; returns the image id it named before (None if the tag is new)."""
+        with self.transaction() as c:
             old = c.execute("SELECT image_id FROM tags WHERE name = ?", (name,)).fetchone()
             c.execute("INSERT INTO tags (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
-                      "image_id = excluded.image_id", (name, _digest(image_id)))
-        return Digest.parse(old[0]) if old else None
+                      "image_id = excluded.image_id", (name, str(image_id)))
+        return old[0] if old else None
 
-    def get(self, name: str) -> Digest | None:
-        rows = self.md.query("SELECT image_id FROM tags WHERE name = ?", (name,))
-        return Digest.parse(rows[0][0]) if rows else None
+    def get_tag(self, name: str) -> str | None:
+        rows = self.query("SELECT image_id FROM tags WHERE name = ?", (name,))
+        return rows[0][0] if rows else None
 
-    def list(self) -> list[tuple[str, Digest]]:
-        return [(r[0], Digest.parse(r[1])) for r in self.md.query("SELECT name, image_id FROM tags ORDER BY name")]
+    def list_tags(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.query("SELECT name, image_id FROM tags ORDER BY name")]
 
-    def delete(self, name: str) -> Digest:
-        with self.md.transaction() as c:
+    def delete_tag(self, name: str) -> str:
+        with self.transaction() as c:
             row = c.execute("SELECT image_id FROM tags WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise NotFound(f"No such image: {name}", where=name)
             c.execute("DELETE FROM tags WHERE name = ?", (name,))
-        return Digest.parse(row[0])
+        return row[0]
 
-    def for_image(self, image_id: Digest | str) -> list[str]:
-        return [r[0] for r in self.md.query("SELECT name FROM tags WHERE image_id = ? ORDER BY name",
-                                            (_digest(image_id),))]
+    def tags_for_image(self, image_id: Digest | str) -> list[str]:
+        return [r[0] for r in self.query("SELECT name FROM tags WHERE image_id = ? ORDER BY name", (str(image_id),))]
 
 
-class Layers(_Table):
-    def add(self, chain_id: Digest | str, diff_id: Digest | str, parent: Digest | str | None, size: int) -> None:
-        with self.md.transaction() as c:
+class LayersMixin(_Base):
+    def add_layer(self, chain_id: Digest | str, diff_id: Digest | str, parent: Digest | str | None,
+                  size: int) -> None:
+        with self.transaction() as c:
             c.execute("INSERT OR REPLACE INTO layers (chain_id, diff_id, parent, size) VALUES (?, ?, ?, ?)",
-                      (_digest(chain_id), _digest(diff_id), _digest(parent) if parent else None, size))
+                      (_d(chain_id), _d(diff_id), _d(parent) if parent else None, size))
 
-    @staticmethod
-    def _record(row: sqlite3.Row) -> LayerRecord:
-        return LayerRecord(Digest.parse(row["chain_id"]), Digest.parse(row["diff_id"]),
-                           _opt_digest(row["parent"]), row["size"])
+    def get_layer(self, chain_id: Digest | str) -> Row | None:
+        return self._row("SELECT * FROM layers WHERE chain_id = ?", (str(chain_id),))
 
-    def get(self, chain_id: Digest | str) -> LayerRecord | None:
-        rows = self.md.query("SELECT * FROM layers WHERE chain_id = ?", (_digest(chain_id),))
-        return self._record(rows[0]) if rows else None
+    def list_layers(self) -> list[Row]:
+        return self._rows("SELECT * FROM layers ORDER BY chain_id")
 
-    def list(self) -> list[LayerRecord]:
-        return [self._record(r) for r in self.md.query("SELECT * FROM layers ORDER BY chain_id")]
+    def delete_layer(self, chain_id: Digest | str) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM layers WHERE chain_id = ?", (str(chain_id),))
 
-    def delete(self, chain_id: Digest | str) -> None:
-        with self.md.transaction() as c:
-            c.execute("DELETE FROM layers WHERE chain_id = ?", (_digest(chain_id),))
-
-    def users_of(self, chain_id: Digest | str) -> list[Digest]:
-        """Images whose layer list holds this chain id."""
-        return [Digest.parse(r[0]) for r in self.md.query(
-            "SELECT DISTINCT image_id FROM image_layers WHERE chain_id = ? ORDER BY image_id", (_digest(chain_id),))]
+    def layer_users(self, chain_id: Digest | str) -> list[str]:
+        """Ids of the images whose layer list holds this chain id."""
+        return [r[0] for r in self.query(
+            "SELECT DISTINCT image_id FROM image_layers WHERE chain_id = ? ORDER BY image_id", (str(chain_id),))]
 
 
 _CONTAINER_FIELDS = ("name", "image_id", "image_name", "created", "config", "state")
 
 
-class Containers(_Table):
-    def insert(self, id: str, name: str, *, image_id: str | None = None, image_name: str | None = None,  # noqa: A002
-               created: str | None = None, config: dict[str, Any] | None = None,
-               state: dict[str, Any] | None = None) -> ContainerRecord:
-        """Insert a new container; Conflict if the name (or id) is taken. The UNIQUE constraint decides races."""
+class ContainersMixin(_Base):
+    def insert_container(self, id: str, name: str, *, image_id: str | None = None,  # noqa: A002
+                         image_name: str | None = None, created: str | None = None,
+                         config: str | dict[str, Any] | None = None, state: str | dict[str, Any] | None = None) -> Row:
+        """Record a new container; Conflict if its name (or id) is taken. The UNIQUE constraint decides races."""
         try:
-            with self.md.transaction() as c:
+            with self.transaction() as c:
                 c.execute("INSERT INTO containers (id, name, image_id, image_name, created, config, state) "
                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          (id, name, image_id, image_name, created or now_rfc3339(), json.dumps(config or {}),
-                           json.dumps(state or {})))
+                          (id, name, image_id, image_name, created or now_rfc3339(), _json(config), _json(state)))
         except sqlite3.IntegrityError:
-            taken = self.md.query("SELECT id FROM containers WHERE name = ?", (name,))
+            taken = self.query("SELECT id FROM containers WHERE name = ?", (name,))
             if taken:
                 raise Conflict(f'The container name "/{name}" is already in use by container "{taken[0][0]}". '
                                "You have to remove (or rename) that container to be able to reuse that name.",
                                where=name) from None
             raise Conflict(f"container id {id} already exists", where=id) from None
-        rec = self.get(id)
-        assert rec is not None
-        return rec
+        row = self.get_container(id)
+        assert row is not None
+        return row
 
-    @staticmethod
-    def _record(row: sqlite3.Row) -> ContainerRecord:
-        return ContainerRecord(row["id"], row["name"], row["image_id"], row["image_name"], row["created"],
-                               json.loads(row["config"] or "{}"), json.loads(row["state"] or "{}"))
+    def get_container(self, id: str) -> Row | None:  # noqa: A002
+        return self._row("SELECT * FROM containers WHERE id = ?", (id,))
 
-    def get(self, id: str) -> ContainerRecord | None:  # noqa: A002
-        rows = self.md.query("SELECT * FROM containers WHERE id = ?", (id,))
-        return self._record(rows[0]) if rows else None
+    def list_containers(self) -> list[Row]:
+        return self._rows("SELECT * FROM containers ORDER BY created DESC, id")
 
-    def list(self) -> list[ContainerRecord]:
-        return [self._record(r) for r in self.md.query("SELECT * FROM containers ORDER BY created DESC, id")]
-
-    def update(self, id: str, **fields: Any) -> ContainerRecord:  # noqa: A002
-        """Change some columns (config/state as dicts); Conflict on a taken name, NotFound on a missing id."""
+    def update_container(self, id: str, **fields: Any) -> Row:  # noqa: A002
+        """Change columns (`config`/`state` as JSON text or dicts); Conflict on a taken name, NotFound if missing."""
         bad = set(fields) - set(_CONTAINER_FIELDS)
         if bad:
             raise Invalid(f"unknown container fields {sorted(bad)}")
         if fields:
             cols = ", ".join(f"{k} = ?" for k in fields)
-            vals = [json.dumps(v) if k in ("config", "state") else v for k, v in fields.items()]
+            vals = [_json(v) if k in ("config", "state") else v for k, v in fields.items()]
             try:
-                with self.md.transaction() as c:
+                with self.transaction() as c:
                     if c.execute(f"UPDATE containers SET {cols} WHERE id = ?", (*vals, id)).rowcount == 0:
                         raise NotFound(f"No such container: {id}", where=id)
             except sqlite3.IntegrityError:
                 raise Conflict(f'The container name "/{fields.get("name")}" is already in use',
                                where=str(fields.get("name"))) from None
-        rec = self.get(id)
-        if rec is None:
+        row = self.get_container(id)
+        if row is None:
             raise NotFound(f"No such container: {id}", where=id)
-        return rec
+        return row
 
-    def delete(self, id: str) -> None:  # noqa: A002
-        with self.md.transaction() as c:
+    def delete_container(self, id: str) -> None:  # noqa: A002
+        with self.transaction() as c:
             if c.execute("DELETE FROM containers WHERE id = ?", (id,)).rowcount == 0:
                 raise NotFound(f"No such container: {id}", where=id)
 
-    def find(self, ref: str) -> ContainerRecord:
-        """By full id, then exact name (a leading '/' allowed), then unique id prefix, as docker resolves it."""
-        if not ref:
-            raise NotFound("No such container: ", where=ref)
-        rec = self.get(ref)
-        if rec is not None:
-            return rec
-        rows = self.md.query("SELECT * FROM containers WHERE name = ?", (ref.removeprefix("/"),))
-        if rows:
-            return self._record(rows[0])
-        if all(ch in "0123456789abcdef" for ch in ref):
-            rows = self.md.query("SELECT * FROM containers WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
-                                 (ref, ref + "\x7f"))
+    def find_container(self, ref: str) -> Row:
+        """By full id, then exact name (a leading '/' allowed), then unique id prefix, as docker resolves it.
+
+        NotFound ("No such container: X") when nothing matches, Invalid when a prefix matches several.
+        """
+        row = self.get_container(ref) if ref else None
+        if row is not None:
+            return row
+        row = self._row("SELECT * FROM containers WHERE name = ?", (ref.removeprefix("/"),)) if ref else None
+        if row is not None:
+            return row
+        if ref and all(ch in "0123456789abcdef" for ch in ref):
+            rows = self._rows("SELECT * FROM containers WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
+                              _prefix_range(ref))
             if len(rows) > 1:
                 raise Invalid(f"multiple IDs found with provided prefix: {ref}", where=ref)
             if rows:
-                return self._record(rows[0])
+                return rows[0]
         raise NotFound(f"No such container: {ref}", where=ref)

@@ -127,3 +127,16 @@ def syncfs(path: str | os.PathLike[str]) -> None:
         check(_syncfs(fd), "syncfs", str(path))
     finally:
         os.close(fd)
+
+
+def link_tmpfile(fd: int, dest: str | os.PathLike[str]) -> None:
+    """Give an O_TMPFILE file its name: linkat(/proc/self/fd/N, AT_SYMLINK_FOLLOW). FileExistsError if taken.
+
+    (Python's os.link calls plain link(2) unless a dir fd is passed, which would link the magic symlink itself.)
+    """
+    parent, name = os.path.split(os.fspath(dest))
+    dirfd = os.open(parent or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.link(f"/proc/self/fd/{fd}", _one_component(name), dst_dir_fd=dirfd, follow_symlinks=True)
+    finally:
+        os.close(dirfd)
