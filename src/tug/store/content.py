@@ -278,5 +278,5 @@ class Ingest:
             self._discard()
 
     def __del__(self) -> None:
-        if self._fd >= 0:
+        if getattr(self, "_fd", -1) >= 0:
             self._discard() if not self.resumable else self._close_keep()
