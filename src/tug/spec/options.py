@@ -57,6 +57,14 @@ class RunOptions:
     cpuset_cpus: str | None = None
     pids_limit: int | None = None
     cgroup_parent: str | None = None
+    cpuset_mems: str | None = None
+    blkio_weight: int | None = None
+    oom_score_adj: int | None = None
+    # namespaces other than the network's: None/"" = docker's default, "host", "private", "container:NAME"
+    pid: str | None = None
+    ipc: str | None = None
+    uts: str | None = None
+    cgroupns: str | None = None
     # lifecycle
     pull: str = "missing"
     restart: str = "no"

@@ -1,0 +1,102 @@
+"""linux.resources (memory, cpu, pids, blockIO) from the resource flags, with docker's checks and defaults."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Any
+
+from tug.errors import Invalid
+from tug.spec.options import RunOptions
+from tug.spec.sizes import ram_in_bytes, swap_in_bytes
+
+MIN_MEMORY = 6 * 1024 * 1024
+CFS_PERIOD = 100_000
+_CPUSET = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+
+
+def nano_cpus(text: str) -> int:
+    """--cpus as docker reads it: a decimal number of CPUs, at most 9 decimals."""
+    try:
+        value = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise Invalid(f"invalid argument {text!r} for \"--cpus\" flag: failed to parse {text} as a rational number") \
+            from None
+    nano = value * 1_000_000_000
+    if nano.denominator != 1:
+        raise Invalid(f"invalid argument {text!r} for \"--cpus\" flag: value is too precise")
+    return int(nano)
+
+
+def _cpuset(text: str, flag: str) -> str:
+    if not _CPUSET.match(text):
+        raise Invalid(f"invalid value {text} for {flag}")
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        if hi and int(hi) < int(lo):
+            raise Invalid(f"invalid value {text} for {flag}")
+    return text
+
+
+def memory_resources(opts: RunOptions) -> dict[str, Any] | None:
+    memory = ram_in_bytes(opts.memory, "--memory") if opts.memory else 0
+    swap = swap_in_bytes(opts.memory_swap) if opts.memory_swap else 0
+    reservation = ram_in_bytes(opts.memory_reservation, "--memory-reservation") if opts.memory_reservation else 0
+    if memory and memory < MIN_MEMORY:
+        raise Invalid("Minimum memory limit allowed is 6MB")
+    if memory > 0 and swap == 0:
+        swap = memory * 2  # docker's default: as much swap as memory
+    if memory > 0 and swap > 0 and swap < memory:
+        raise Invalid("Minimum memoryswap limit should be larger than memory limit, see usage")
+    if memory == 0 and swap > 0:
+        raise Invalid("You should always set the Memory limit when using Memoryswap limit, see usage")
+    if reservation and reservation < MIN_MEMORY:
+        raise Invalid("Minimum memory reservation allowed is 6MB")
+    if memory and reservation and memory < reservation:
+        raise Invalid("Minimum memory limit can not be less than memory reservation limit, see usage")
+    out: dict[str, Any] = {}
+    if memory:
+        out["limit"] = memory
+    if reservation:
+        out["reservation"] = reservation
+    if swap > 0 or (swap == -1 and memory):
+        out["swap"] = swap
+    return out or None
+
+
+def cpu_resources(opts: RunOptions, cpu_count: int | None) -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    if opts.cpu_shares:
+        if opts.cpu_shares < 0:
+            raise Invalid(f"invalid CPU shares ({opts.cpu_shares}): value must be a positive integer")
+        out["shares"] = opts.cpu_shares
+    if opts.cpus:
+        nano = nano_cpus(opts.cpus)
+        if nano < 0 or (cpu_count is not None and nano > cpu_count * 1_000_000_000):
+            n = cpu_count if cpu_count is not None else 0
+            raise Invalid(f"range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available")
+        if nano:
+            out["period"] = CFS_PERIOD
+            out["quota"] = nano * CFS_PERIOD // 1_000_000_000
+    if opts.cpuset_cpus:
+        out["cpus"] = _cpuset(opts.cpuset_cpus, "--cpuset-cpus")
+    if opts.cpuset_mems:
+        out["mems"] = _cpuset(opts.cpuset_mems, "--cpuset-mems")
+    return out or None
+
+
+def build_resources(opts: RunOptions, cpu_count: int | None, devices: list[dict[str, Any]]) -> dict[str, Any]:
+    res: dict[str, Any] = {"devices": devices}
+    mem = memory_resources(opts)
+    if mem:
+        res["memory"] = mem
+    cpu = cpu_resources(opts, cpu_count)
+    if cpu:
+        res["cpu"] = cpu
+    if opts.pids_limit is not None:
+        res["pids"] = {"limit": opts.pids_limit if opts.pids_limit > 0 else -1}
+    if opts.blkio_weight:
+        if not 10 <= opts.blkio_weight <= 1000:
+            raise Invalid("Range of blkio weight is from 10 to 1000")
+        res["blockIO"] = {"weight": opts.blkio_weight}
+    return res
