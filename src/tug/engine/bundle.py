@@ -103,6 +103,21 @@ def _env_file_lines(files: list[str]) -> list[str]:
     return lines
 
 
+def _last_cap() -> int:
+    try:
+        return int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    except (OSError, ValueError):
+        return 40
+
+
+def _console_size() -> tuple[int, int] | None:
+    try:
+        size = os.get_terminal_size(0)
+    except OSError:
+        return None
+    return (size.lines, size.columns)
+
+
 def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
     from tug.spec.generate import generate
     from tug.spec.host import HostFacts
@@ -145,6 +160,13 @@ def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
         passwd=userdb.read_file(lookup_dirs, "etc/passwd"),
         group=userdb.read_file(lookup_dirs, "etc/group"),
         cgroups_path=f"/tug/{ctr.id}",
+        cgroup_version=2 if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else 1,
+        kernel_release=os.uname().release,
+        host_hostname=os.uname().nodename,
+        cpu_count=os.cpu_count(),
+        last_cap=_last_cap(),
+        caller_cwd=os.getcwd(),
+        console_size=_console_size() if opts.tty else None,
         volume_paths=_volume_paths(eng, opts.volumes),
     )
     spec = generate(cfg, opts, host)
