@@ -159,7 +159,7 @@ def parse_mount(raw: str, caller_cwd: str = "/") -> MountRequest:
             if val.strip() != val:
                 raise fail(f"invalid value for '{key}' in '{f}': value should not have whitespace")
         key = key.lower()
-        if not has_value_b and key not in ("readonly", "ro", "volume-nocopy", "bind-create-src"):
+        if not has_value_b and key not in ("readonly", "ro", "volume-nocopy", "bind-create-src", "bind-nonrecursive"):
             raise fail(f"invalid field '{f}' must be a key=value pair")
         if key == "type":
             kind = val.lower()
