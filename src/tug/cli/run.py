@@ -36,7 +36,7 @@ RUN_FLAGS = [
     _opt("--cgroup-parent"), _opt("--pull", type=click.Choice(["missing", "always", "never"])),
     _opt("--restart"), _opt("--stop-signal"), _opt("--stop-timeout", type=int),
     _opt("--log-opt", "log_opts", multiple=True), _opt("--health-cmd"), _opt("--no-healthcheck", flag=True),
-    _opt("--platform"),
+    _opt("--platform"), _opt("--runtime"),
 ]
 
 

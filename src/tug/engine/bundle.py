@@ -20,14 +20,11 @@ from tug.oci.image_config import ImageConfig
 if TYPE_CHECKING:
     from tug.engine.containers import Container
 
+# Linux resource numbers (the resource module lacks some, e.g. RLIMIT_LOCKS)
 RLIMITS = {
-    "RLIMIT_NOFILE": resource.RLIMIT_NOFILE, "RLIMIT_NPROC": resource.RLIMIT_NPROC,
-    "RLIMIT_CORE": resource.RLIMIT_CORE, "RLIMIT_STACK": resource.RLIMIT_STACK,
-    "RLIMIT_MEMLOCK": resource.RLIMIT_MEMLOCK, "RLIMIT_AS": resource.RLIMIT_AS, "RLIMIT_CPU": resource.RLIMIT_CPU,
-    "RLIMIT_DATA": resource.RLIMIT_DATA, "RLIMIT_FSIZE": resource.RLIMIT_FSIZE,
-    "RLIMIT_LOCKS": resource.RLIMIT_LOCKS, "RLIMIT_MSGQUEUE": resource.RLIMIT_MSGQUEUE,
-    "RLIMIT_NICE": resource.RLIMIT_NICE, "RLIMIT_RTPRIO": resource.RLIMIT_RTPRIO,
-    "RLIMIT_SIGPENDING": resource.RLIMIT_SIGPENDING, "RLIMIT_RSS": resource.RLIMIT_RSS,
+    "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4, "RLIMIT_RSS": 5,
+    "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9, "RLIMIT_LOCKS": 10,
+    "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13, "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
 }
 
 HOSTS_BASE = (

@@ -19,10 +19,20 @@ from tug.engine.importer import now_rfc3339
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
-def runtime_cmd(eng: Engine, *args: str) -> list[str]:
-    from tug.runtime.launch import runtime_argv
+def runtime_cmd(eng: Engine, *args: str, runtime: str = "tug") -> list[str]:
+    """The argv of an OCI runtime verb: tug-runtime by default, or a runc-compatible binary by name or path."""
+    if runtime in ("", "tug", "tug-runtime"):
+        from tug.runtime.launch import runtime_argv
 
-    return [*runtime_argv(), "--root", str(eng.runtime_root), *args]
+        return [*runtime_argv(), "--root", str(eng.runtime_root), *args]
+    import shutil
+
+    path = shutil.which(runtime)
+    if path is None:
+        from tug.errors import NotFound
+
+        raise NotFound(f"unknown or invalid runtime name: {runtime}")
+    return [path, "--root", str(eng.runroot / os.path.basename(runtime)), *args]
 
 
 def _exec_launcher(eng: Engine, ctr: Container, argv: list[str]) -> None:
@@ -51,7 +61,8 @@ def _exec_launcher(eng: Engine, ctr: Container, argv: list[str]) -> None:
 def start_foreground(eng: Engine, ctr: Container) -> int:
     """Run the container attached to this process's stdio; return its exit code (128+N on signal N)."""
     pid_file = eng.container_dir(ctr.id) / "init.pid"
-    argv = runtime_cmd(eng, "run", "--bundle", str(bundle_dir(eng, ctr.id)), "--pid-file", str(pid_file), ctr.id)
+    argv = runtime_cmd(eng, "run", "--bundle", str(bundle_dir(eng, ctr.id)), "--pid-file", str(pid_file), ctr.id,
+                       runtime=ctr.options.runtime)
     eng.runtime_root.mkdir(parents=True, exist_ok=True)
     save_state(eng, ctr, Status="running", StartedAt=now_rfc3339(), MonitorPid=os.getpid(), Pid=0)
     pid = os.fork()
@@ -112,7 +123,8 @@ def refresh(eng: Engine, ctr: Container) -> None:
 
 
 def kill(eng: Engine, ctr: Container, sig: str = "SIGKILL", wait: bool = False) -> None:
-    subprocess.run(runtime_cmd(eng, "kill", ctr.id, sig), capture_output=True, timeout=30)
+    subprocess.run(runtime_cmd(eng, "kill", ctr.id, sig, runtime=ctr.options.runtime), capture_output=True,
+                   timeout=30)
     if wait:
         watcher = int(ctr.state.get("MonitorPid") or 0)
         if watcher and watcher != os.getpid():
@@ -126,6 +138,7 @@ def kill(eng: Engine, ctr: Container, sig: str = "SIGKILL", wait: bool = False) 
 
 def release(eng: Engine, ctr: Container) -> None:
     """Remove what the runtime keeps for the container (state dir, cgroup); idempotent."""
-    if (eng.runtime_root / ctr.id).exists():
-        subprocess.run(runtime_cmd(eng, "delete", "--force", ctr.id), capture_output=True, timeout=30)
+    if (eng.runtime_root / ctr.id).exists() or ctr.options.runtime not in ("", "tug", "tug-runtime"):
+        subprocess.run(runtime_cmd(eng, "delete", "--force", ctr.id, runtime=ctr.options.runtime),
+                       capture_output=True, timeout=30)
     Path(eng.container_dir(ctr.id) / "init.pid").unlink(missing_ok=True)

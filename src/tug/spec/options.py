@@ -74,3 +74,4 @@ class RunOptions:
     health_cmd: str | None = None
     no_healthcheck: bool = False
     platform: str | None = None
+    runtime: str = "tug"  # the OCI runtime: "tug" (tug-runtime), or another runc-compatible binary such as runc
