@@ -187,3 +187,43 @@ def test_recover_removes_stale_unlocked_temp_files_only(store):
     os.utime(partial, (old, old))
     assert store.recover() == ["dead.tmp"]
     assert not stale.exists() and fresh.exists() and partial.exists()
+
+
+KILLED_INGEST = """
+import sys
+from pathlib import Path
+from tug.oci.digest import Digest
+from tug.store.content import ContentStore
+from tug.store.layout import Layout
+store = ContentStore(Layout(Path(sys.argv[1])))
+resume = sys.argv[2] == "resume"
+with store.ingest(Digest.parse(sys.argv[3]), 1 << 20, resume=resume) as ing:
+    ing.write(b"x" * 1000)
+    print("written", flush=True)
+    sys.stdin.read()
+"""
+
+
+@pytest.mark.parametrize("mode", ["plain", "resume"])
+def test_sigkill_mid_ingest(store, mode):
+    import signal
+    import subprocess
+    import sys
+
+    want = Digest.of(b"x" * (1 << 20))
+    p = subprocess.Popen([sys.executable, "-c", KILLED_INGEST, str(store.layout.root), mode, str(want)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "written"
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=30)
+    store.recover()
+    assert files_under(store.layout.root / "blobs") == []
+    if mode == "plain":
+        assert files_under(store.layout.tmp) == []  # an O_TMPFILE never had a name
+    else:
+        with store.ingest(want, 1 << 20, resume=True) as ing:
+            assert ing.offset == 1000
+            ing.write(b"x" * ((1 << 20) - 1000))
+            assert ing.commit() == want

@@ -97,7 +97,7 @@ class _Writer:
     def _fail(self, entry: Entry, why: str, err: OSError | None = None) -> Invalid | SystemFailure:
         msg = f"{self.layer}: tar entry {entry.name!r} {why}"
         if err is not None and err.errno not in _REFUSED and err.errno not in (errno.ENOENT, errno.EEXIST,
-                                                                               errno.EPERM, errno.EISDIR):
+                                                                               errno.EISDIR):
             return SystemFailure(f"{msg}: {err.strerror}", errno=err.errno, where=entry.name)
         return Invalid(msg, where=entry.name)
 

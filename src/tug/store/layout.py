@@ -63,9 +63,10 @@ class Layout:
 
     def ensure(self) -> Layout:
         """Create the directories and the OCI layout files if missing (idempotent, safe to race)."""
+        if not self.root.is_dir():
+            self.root.mkdir(mode=0o711, parents=True, exist_ok=True)  # as docker's root: no listing by others
         for d in (self.blobs, self.ingest, self.snapshots, self.containers, self.locks, self.volumes):
             d.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.root, 0o700)
         if not (self.root / "oci-layout").exists():
             atomic_write(self.root / "oci-layout", json.dumps({"imageLayoutVersion": "1.0.0"}).encode())
         if not self.index_path.exists():
