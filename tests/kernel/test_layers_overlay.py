@@ -80,3 +80,24 @@ def test_single_layer_with_empty_upper(tmp_path):
         d.mkdir()
     view = merged_view(store.snapshots.overlay_mount([chain], upper, work, target), upper, work)
     assert view == ["./a", "./a/keep", "./b", "./b/new", "./replaced", "---", "only", "n", "k"]
+
+
+def test_many_layers_mount_through_short_links(tmp_path):
+    store = Store(tmp_path / "root").open()
+    raws = [tar_bytes([entry(f"f{i:03d}", data=str(i).encode())]) for i in range(100)]
+    chains = chain_ids([Digest.of(r) for r in raws])
+    parent = None
+    for raw, chain in zip(raws, chains, strict=True):
+        store.snapshots.ensure(chain, parent, lambda raw=raw: io.BytesIO(raw), "none")
+        parent = chain
+    upper, work, target = tmp_path / "upper", tmp_path / "work", tmp_path / "merged"
+    for d in (upper, work, target):
+        d.mkdir()
+    spec = store.snapshots.overlay_mount(chains, upper, work, target)
+    assert "lowerdir=l/" in spec.data  # 100 full-length relative paths would not fit in a page
+    script = (f'cd "{spec.cwd}" && mount -t overlay overlay -o "{spec.data}" "{spec.target}" && '
+              f'ls "{spec.target}" | wc -l && cat "{spec.target}/f042"')
+    r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["100", "42"]

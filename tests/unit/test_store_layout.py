@@ -56,7 +56,7 @@ def test_overlay_mount_description(tmp_path):
     assert lower == [f"{c.hex}/fs" for c in reversed(chains)]  # top first
     for rel in lower:
         assert (m.cwd / rel).is_dir()
-    assert m.options[1:] == [f"upperdir={tmp_path / 'u'}", f"workdir={tmp_path / 'w'}"]
+    assert m.options[1:] == [f"upperdir={tmp_path / 'u'}", f"workdir={tmp_path / 'w'}", "index=off"]
     assert m.data == ",".join(m.options)
     single = s.snapshots.overlay_mount(chains[:1], tmp_path / "u", tmp_path / "w", tmp_path / "t")
     assert single.options[0] == f"lowerdir={chains[0].hex}/fs"

@@ -192,7 +192,9 @@ class Snapshots:
         for p in (upper, work):
             if any(ch in str(p) for ch in ",:\\"):
                 raise Invalid(f"overlay directory {p} has a ',', ':' or '\\' in its path", where=str(p))
-        tail = [f"upperdir={Path(upper).absolute()}", f"workdir={Path(work).absolute()}"]
+        # index=off as docker sets it: with the inodes index on, sharing lower layers between many overlays (every
+        # container of an image) can fail with EBUSY on kernels whose default is index=on
+        tail = [f"upperdir={Path(upper).absolute()}", f"workdir={Path(work).absolute()}", "index=off"]
         top_first = list(reversed(chain_ids))
         lower = "lowerdir=" + ":".join(f"{c.hex}/fs" for c in top_first)
         if len(",".join([lower, *tail])) >= PAGE_SIZE:
