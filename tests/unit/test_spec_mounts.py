@@ -196,7 +196,7 @@ def test_user_mounts_in_spec():
     dests = [m["destination"] for m in ms]
     assert dests.index("/a/b/c") > dests.index("/c")  # shallower destinations first
     spec = generate(IMAGE, RunOptions(volumes=["/x:/a/b/c:rslave"]), host())
-    assert spec["linux"]["rootfsPropagation"] == "rslave"
+    assert spec["linux"]["rootfsPropagation"] == "slave"
 
 
 def test_recursive_readonly_when_supported():

@@ -138,5 +138,5 @@ def rootfs_propagation(mounts: list[dict[str, Any]]) -> str | None:
     if props & {"shared", "rshared"}:
         return "shared"
     if props & {"slave", "rslave"}:
-        return "rslave"
+        return "slave"  # the schema allows only private|shared|slave|unbindable; runtimes apply it recursively
     return None
