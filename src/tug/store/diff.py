@@ -22,7 +22,7 @@ import stat
 import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 from tug.oci.digest import Digest
 
@@ -55,41 +55,90 @@ class Change:
         return f"{self.kind} {self.path}"
 
 
-# -- reading overlay's markers ----------------------------------------------------------------------------------
+# -- one file system object, reached through its directory's fd ----------------------------------------------------
 
 
-def _xattrs(path: str) -> dict[str, bytes]:
-    try:
-        keys = os.listxattr(path, follow_symlinks=False)
-    except OSError:
-        return {}
-    out = {}
-    for k in sorted(keys):
+@dataclass(frozen=True)
+class Node:
+    rel: str  # path inside the tree, no leading "/"
+    dirfd: int  # the parent directory (valid while the walk is at this node)
+    name: str
+    st: os.stat_result
+
+    @property
+    def proc(self) -> str:
+        """A path that reaches this entry itself (never through a symlink) for the *xattr calls."""
+        return f"/proc/self/fd/{self.dirfd}/{self.name}"
+
+    def xattrs(self) -> dict[str, bytes]:
         try:
-            out[k] = os.getxattr(path, k, follow_symlinks=False)
+            keys = os.listxattr(self.proc, follow_symlinks=False)
         except OSError:
-            continue
-    return out
+            return {}
+        out = {}
+        for k in sorted(keys):
+            try:
+                out[k] = os.getxattr(self.proc, k, follow_symlinks=False)
+            except OSError:
+                continue
+        return out
 
+    def kept_xattrs(self) -> dict[str, bytes]:
+        return {k: v for k, v in self.xattrs().items() if not k.startswith(DROPPED_XATTR_PREFIXES)}
 
-def is_whiteout(path: str, st: os.stat_result) -> bool:
-    if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-        return True
-    if stat.S_ISREG(st.st_mode) and st.st_size == 0:
-        x = _xattrs(path)
-        return any(k in x for k in WHITEOUT_XATTRS)
-    return False
+    @property
+    def is_dir(self) -> bool:
+        return stat.S_ISDIR(self.st.st_mode)
 
-
-def is_opaque(path: str, st: os.stat_result) -> bool:
-    if not stat.S_ISDIR(st.st_mode):
+    def is_whiteout(self) -> bool:
+        m = self.st.st_mode
+        if stat.S_ISCHR(m) and self.st.st_rdev == 0:
+            return True
+        if stat.S_ISREG(m) and self.st.st_size == 0:
+            x = self.xattrs()
+            return any(k in x for k in WHITEOUT_XATTRS)
         return False
-    x = _xattrs(path)
-    return any(x.get(k) == b"y" for k in OPAQUE_XATTRS)
+
+    def is_opaque(self) -> bool:
+        if not self.is_dir:
+            return False
+        x = self.xattrs()
+        return any(x.get(k) == b"y" for k in OPAQUE_XATTRS)
 
 
-def kept_xattrs(path: str) -> dict[str, bytes]:
-    return {k: v for k, v in _xattrs(path).items() if not k.startswith(DROPPED_XATTR_PREFIXES)}
+def walk(root: str | os.PathLike[str]) -> Iterator[Node]:
+    """Every entry below `root` (not root itself), depth first, each directory's names sorted bytewise.
+
+    Directories are opened relative to their parent's fd with O_NOFOLLOW, so the walk never leaves the tree and
+    works at any depth. A directory's children come right after it; `skip()` is not needed: callers that drop a
+    subtree ignore the names under it.
+    """
+    top = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    stack: list[tuple[str, int, Iterator[bytes]]] = [("", top, iter(sorted(os.listdir(top))))]
+    try:
+        while stack:
+            rel, fd, names = stack[-1]
+            bname = next(names, None)
+            if bname is None:
+                os.close(fd)
+                stack.pop()
+                continue
+            name = os.fsdecode(bname)
+            try:
+                st = os.stat(bname, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            r = f"{rel}/{name}" if rel else name
+            yield Node(r, fd, name, st)
+            if stat.S_ISDIR(st.st_mode):
+                try:
+                    sub = os.open(bname, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+                stack.append((r, sub, iter(sorted(os.listdir(sub)))))
+    finally:
+        for _, fd, _ in stack:
+            os.close(fd)
 
 
 # -- the tar writer ---------------------------------------------------------------------------------------------
@@ -127,17 +176,17 @@ class TarSink:
             n = min(_CHUNK, left)
             self._write(bytes(n))
             left -= n
-        pad = -ti.size % BLOCK
-        self._write(bytes(pad))
+        self._write(bytes(-ti.size % BLOCK))
 
     def close(self) -> DiffResult:
         self._write(bytes(2 * BLOCK))
         return DiffResult(Digest("sha256", self.hash.hexdigest()), self.size, self.entries)
 
 
-def tarinfo(name: str, st: os.stat_result, path: str, xattrs: dict[str, bytes] | None = None) -> tarfile.TarInfo:
-    """The header for one file system object (name relative to the archive root, no leading `/`)."""
-    ti = tarfile.TarInfo(name)
+def tarinfo(node: Node, xattrs: dict[str, bytes] | None = None) -> tarfile.TarInfo:
+    """The header for one file system object."""
+    st = node.st
+    ti = tarfile.TarInfo(node.rel)
     ti.mode = stat.S_IMODE(st.st_mode)
     ti.uid, ti.gid = st.st_uid, st.st_gid
     ti.uname = ti.gname = ""
@@ -148,14 +197,14 @@ def tarinfo(name: str, st: os.stat_result, path: str, xattrs: dict[str, bytes] |
     elif stat.S_ISDIR(m):
         ti.type = tarfile.DIRTYPE
     elif stat.S_ISLNK(m):
-        ti.type, ti.linkname = tarfile.SYMTYPE, os.readlink(path)
+        ti.type, ti.linkname = tarfile.SYMTYPE, os.fsdecode(os.readlink(os.fsencode(node.name), dir_fd=node.dirfd))
     elif stat.S_ISCHR(m) or stat.S_ISBLK(m):
         ti.type = tarfile.CHRTYPE if stat.S_ISCHR(m) else tarfile.BLKTYPE
         ti.devmajor, ti.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
     elif stat.S_ISFIFO(m):
         ti.type = tarfile.FIFOTYPE
     else:
-        raise ValueError(f"{path}: cannot be put in a tar (a socket?)")
+        raise ValueError(f"{node.rel}: a socket cannot be put in a tar")
     for k, v in sorted((xattrs or {}).items()):
         ti.pax_headers[f"SCHILY.xattr.{k}"] = v.decode("utf-8", "surrogateescape")
     return ti
@@ -168,67 +217,38 @@ def _marker(name: str) -> tarfile.TarInfo:
     return ti
 
 
-# -- walking a tree ---------------------------------------------------------------------------------------------
-
-
-def walk(root: str) -> Iterator[tuple[str, str, os.stat_result]]:
-    """(relative name, absolute path, lstat) depth first, names of each directory sorted bytewise; root excluded."""
-    stack: list[tuple[str, str]] = [("", root)]
-    while stack:
-        rel, path = stack.pop()
-        try:
-            names = sorted(os.listdir(os.fsencode(path)))
-        except FileNotFoundError:
-            continue
-        subdirs: list[tuple[str, str]] = []
-        for bname in names:
-            name = os.fsdecode(bname)
-            p = os.path.join(path, name)
-            try:
-                st = os.lstat(p)
-            except FileNotFoundError:
-                continue
-            r = f"{rel}/{name}" if rel else name
-            yield r, p, st
-            if stat.S_ISDIR(st.st_mode):
-                # children must follow their directory directly: recurse now by a nested generator
-                yield from walk_children(r, p)
-        del subdirs
-
-
-def walk_children(rel: str, path: str) -> Iterator[tuple[str, str, os.stat_result]]:
-    for r, p, st in walk(path):
-        yield f"{rel}/{r}", p, st
-
-
-def _open_data(path: str) -> int | None:
+def _open_data(node: Node) -> int | None:
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOATIME)
+        return os.open(node.name, flags | os.O_NOATIME, dir_fd=node.dirfd)
     except PermissionError:
-        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return os.open(node.name, flags, dir_fd=node.dirfd)
     except FileNotFoundError:
         return None
 
 
 class _Emitter:
+    """Adds nodes to a sink; a second name of an inode already written becomes a hard link to the first."""
+
     def __init__(self, sink: TarSink) -> None:
         self.sink = sink
         self.links: dict[tuple[int, int], str] = {}
 
-    def entry(self, rel: str, path: str, st: os.stat_result) -> None:
-        key = (st.st_dev, st.st_ino)
-        if not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1 and key in self.links:
-            ti = tarinfo(rel, st, path, kept_xattrs(path))
-            ti.type, ti.size, ti.linkname = tarfile.LNKTYPE, 0, self.links[key]
-            self.sink.add(ti)
-            return
-        if not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1:
-            self.links[key] = rel
-        ti = tarinfo(rel, st, path, kept_xattrs(path))
+    def entry(self, node: Node) -> None:
+        st = node.st
+        ti = tarinfo(node, node.kept_xattrs())
+        if not node.is_dir and st.st_nlink > 1:
+            key = (st.st_dev, st.st_ino)
+            first = self.links.get(key)
+            if first is not None:
+                ti.type, ti.size, ti.linkname = tarfile.LNKTYPE, 0, first
+                self.sink.add(ti)
+                return
+            self.links[key] = node.rel
         if ti.type != tarfile.REGTYPE or ti.size == 0:
             self.sink.add(ti)
             return
-        fd = _open_data(path)
+        fd = _open_data(node)
         try:
             self.sink.add(ti, fd)
         finally:
@@ -236,48 +256,43 @@ class _Emitter:
                 os.close(fd)
 
 
-Exclude = Callable[[str, os.stat_result], bool]
+Exclude = Callable[[Node], bool]
+
+
+def _entries(root: str | os.PathLike[str], exclude: Exclude | None) -> Iterator[Node]:
+    """The walk minus excluded nodes and everything under an excluded directory."""
+    skip_under: str | None = None
+    for node in walk(root):
+        if skip_under is not None:
+            if node.rel.startswith(skip_under):
+                continue
+            skip_under = None
+        if stat.S_ISSOCK(node.st.st_mode) or (exclude is not None and exclude(node)):
+            if node.is_dir:
+                skip_under = node.rel + "/"
+            continue
+        yield node
 
 
 def write_layer(upper: str | os.PathLike[str], out: Writable, exclude: Exclude | None = None) -> DiffResult:
-    """Write the layer tar of an overlay upper directory to `out`; `exclude(rel, st)` drops entries (and subtrees)."""
+    """Write the layer tar of an overlay upper directory to `out`. `exclude(node)` drops entries (and subtrees)."""
     sink = TarSink(out)
     em = _Emitter(sink)
-    skip_under: str | None = None
-    for rel, path, st in walk(os.fspath(upper)):
-        if skip_under is not None and rel.startswith(skip_under):
-            continue
-        skip_under = None
-        if exclude is not None and exclude(rel, st):
-            if stat.S_ISDIR(st.st_mode):
-                skip_under = rel + "/"
-            continue
-        if is_whiteout(path, st):
-            head, _, base = rel.rpartition("/")
+    for node in _entries(upper, exclude):
+        if node.is_whiteout():
+            head, _, base = node.rel.rpartition("/")
             sink.add(_marker(f"{head}/{WHITEOUT_PREFIX}{base}" if head else WHITEOUT_PREFIX + base))
             continue
-        em.entry(rel, path, st)
-        if is_opaque(path, st):
-            sink.add(_marker(f"{rel}/{OPAQUE_MARKER}"))
+        em.entry(node)
+        if node.is_opaque():
+            sink.add(_marker(f"{node.rel}/{OPAQUE_MARKER}"))
     return sink.close()
 
 
 def write_tree(root: str | os.PathLike[str], out: Writable, exclude: Exclude | None = None) -> DiffResult:
-    """Write a plain directory tree (no overlay markers expected) as a tar, with the same rules as layers."""
+    """Write a plain directory tree (a merged root file system) as a tar, by the same rules as a layer."""
     sink = TarSink(out)
     em = _Emitter(sink)
-    skip_under: str | None = None
-    for rel, path, st in walk(os.fspath(root)):
-        if skip_under is not None and rel.startswith(skip_under):
-            continue
-        skip_under = None
-        if stat.S_ISSOCK(st.st_mode) or (exclude is not None and exclude(rel, st)):
-            if stat.S_ISDIR(st.st_mode):
-                skip_under = rel + "/"
-            continue
-        em.entry(rel, path, st)
+    for node in _entries(root, exclude):
+        em.entry(node)
     return sink.close()
-
-
-def write_layer_file(upper: str | os.PathLike[str], out: BinaryIO, exclude: Exclude | None = None) -> DiffResult:
-    return write_layer(upper, out, exclude)

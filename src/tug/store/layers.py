@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from tug.errors import Invalid, SystemFailure
+from tug.errors import Invalid, SystemFailure, Unavailable
 from tug.oci.digest import Digest
 from tug.store.streams import HashingReader, Readable, decompress_errors, decompressing
 from tug.store.tarpolicy import Entry, Kind, classify
@@ -35,6 +35,7 @@ from tug.sys.openat2 import (
     RESOLVE_NO_XDEV,
     openat2,
 )
+from tug.sys.openat2 import available as openat2_available
 
 RESOLVE = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV
 OPAQUE_XATTR = "trusted.overlay.opaque"
@@ -53,6 +54,7 @@ def apply_layer(stream: BinaryIO, compression: str, dest: os.PathLike[str] | str
                 where: str | None = None) -> ApplyResult:
     """Unpack one layer into the existing directory `dest` (normally empty). `where` names the layer in errors."""
     layer = where or "layer"
+    _require_openat2()
     hashing = HashingReader(decompressing(stream, compression))
     rootfd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     writer = _Writer(rootfd, layer)
@@ -75,6 +77,17 @@ def apply_layer(stream: BinaryIO, compression: str, dest: os.PathLike[str] | str
     finally:
         writer.close()
     return ApplyResult(Digest("sha256", hashing.hexdigest()), writer.size)
+
+
+_OPENAT2_OK: bool | None = None
+
+
+def _require_openat2() -> None:
+    global _OPENAT2_OK
+    if _OPENAT2_OK is None:
+        _OPENAT2_OK = openat2_available()
+    if not _OPENAT2_OK:
+        raise Unavailable("the kernel has no openat2 (Linux 5.6 or later is needed to unpack layers safely)")
 
 
 class _Writer:
