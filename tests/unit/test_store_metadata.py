@@ -90,10 +90,11 @@ def test_tags(md):
 
 
 def test_tag_needs_an_image(md):
-    import sqlite3
-
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(NotFound):
         md.set_tag("docker.io/library/x:1", dg("nothing"))
+    with pytest.raises(NotFound):
+        md.add_repo_digest("docker.io/library/x", dg("m"), dg("nothing"))
+    assert md.list_tags() == []
 
 
 def test_layers(md):

@@ -114,9 +114,12 @@ class ImagesMixin(_Base):
     # -- repo digests (repository name -> manifest digest, as `docker images --digests` shows) ---------------------
 
     def add_repo_digest(self, repository: str, digest: Digest | str, image_id: Digest | str) -> None:
-        with self.transaction() as c:
-            c.execute("INSERT OR REPLACE INTO repo_digests (repository, digest, image_id) VALUES (?, ?, ?)",
-                      (repository, _d(digest), str(image_id)))
+        try:
+            with self.transaction() as c:
+                c.execute("INSERT OR REPLACE INTO repo_digests (repository, digest, image_id) VALUES (?, ?, ?)",
+                          (repository, _d(digest), str(image_id)))
+        except sqlite3.IntegrityError:
+            raise NotFound(f"No such image: {image_id}", where=str(image_id)) from None
 
     def repo_digests_for_image(self, image_id: Digest | str) -> Iterator[tuple[str, str]]:
         for r in self.query("SELECT repository, digest FROM repo_digests WHERE image_id = ? ORDER BY repository",
@@ -127,10 +130,13 @@ class ImagesMixin(_Base):
 class TagsMixin(_Base):
     def set_tag(self, name: str, image_id: Digest | str) -> str | None:
         """Point `name` at an image; returns the image id it named before (None if the tag is new)."""
-        with self.transaction() as c:
-            old = c.execute("SELECT image_id FROM tags WHERE name = ?", (name,)).fetchone()
-            c.execute("INSERT INTO tags (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
-                      "image_id = excluded.image_id", (name, str(image_id)))
+        try:
+            with self.transaction() as c:
+                old = c.execute("SELECT image_id FROM tags WHERE name = ?", (name,)).fetchone()
+                c.execute("INSERT INTO tags (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
+                          "image_id = excluded.image_id", (name, str(image_id)))
+        except sqlite3.IntegrityError:
+            raise NotFound(f"No such image: {image_id}", where=str(image_id)) from None
         return old[0] if old else None
 
     def get_tag(self, name: str) -> str | None:
