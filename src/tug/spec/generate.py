@@ -29,7 +29,7 @@ from tug.spec.host import HostFacts
 from tug.spec.options import RunOptions
 from tug.spec.sizes import ram_in_bytes
 
-OCI_VERSION = "1.2.0"
+OCI_VERSION = "1.0.2-dev"  # what docker 20-24 write; crun 1.8 refuses "1.2.0"
 ANNOTATION_ID = "io.tug.container.id"
 
 
