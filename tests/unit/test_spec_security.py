@@ -126,6 +126,12 @@ def test_seccomp_unconfined_and_file():
         generate(IMAGE, RunOptions(security_opt=["seccomp=/p.json"]), host())
 
 
+def test_extra_masked_paths_from_host():
+    p = "/sys/devices/system/cpu/cpu0/thermal_throttle"
+    s = generate(IMAGE, RunOptions(), host(extra_masked_paths=(p, "/proc/kcore")))
+    assert s["linux"]["maskedPaths"][-1] == p and s["linux"]["maskedPaths"].count("/proc/kcore") == 1
+
+
 def test_systempaths_unconfined():
     s = generate(IMAGE, RunOptions(security_opt=["systempaths=unconfined"]), host())
     assert "maskedPaths" not in s["linux"] and "readonlyPaths" not in s["linux"]

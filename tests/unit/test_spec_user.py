@@ -76,3 +76,4 @@ def test_image_user_used_and_flag_overrides():
     assert generate(image, RunOptions(), h)["process"]["user"] == {"uid": 1000, "gid": 1000,
                                                                     "additionalGids": [1000, 10, 29]}
     assert generate(image, RunOptions(user="0"), h)["process"]["user"]["uid"] == 0
+    assert generate(image, RunOptions(user=""), h)["process"]["user"]["uid"] == 1000  # -u "" keeps the image's

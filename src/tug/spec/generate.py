@@ -62,8 +62,7 @@ def build(image: ImageConfig, opts: RunOptions, host: HostFacts) -> SpecResult:
     init = bool(opts.init) and modes.pid == "private"
     proc = process.build_process(image, opts, init=init, console_size=host.console_size)
 
-    who = user.resolve_user(opts.user if opts.user is not None else image.user, host.passwd, host.group,
-                            opts.group_add)
+    who = user.resolve_user(opts.user or image.user, host.passwd, host.group, opts.group_add)  # -u "" = image's
     user_env = env.parse_env_file(host.env_file_lines, host.caller_env)
     user_env += env.resolve_cli_env(opts.env, host.caller_env)
     proc["env"] = env.build_env(image.env, user_env, hostname=hostname, tty=opts.tty, home=who.home)
@@ -101,7 +100,7 @@ def build(image: ImageConfig, opts: RunOptions, host: HostFacts) -> SpecResult:
                                    net_defaults=host.net_sysctl_defaults)
     if sysctls:
         linux["sysctl"] = sysctls
-    security.apply_paths(linux, opts.privileged, sec)
+    security.apply_paths(linux, opts.privileged, sec, host.extra_masked_paths)
     if not opts.privileged:
         profile = seccomp.seccomp_for(sec.seccomp, host.seccomp_profile, caps, host.arch, host.kernel_release)
         if profile is not None:

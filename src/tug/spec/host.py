@@ -46,3 +46,4 @@ class HostFacts:
     time_namespace: bool = False  # give the container a time namespace (docker 29 does when the kernel has them)
     recursive_readonly: bool = False  # runtime and kernel (>= 5.12) support "rro" for read-only binds
     net_sysctl_defaults: bool = True  # docker's ping_group_range / ip_unprivileged_port_start for a private netns
+    extra_masked_paths: tuple[str, ...] = ()  # e.g. the host's /sys/devices/system/cpu/cpuN/thermal_throttle dirs

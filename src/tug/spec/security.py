@@ -134,8 +134,10 @@ def parse_security_opts(values: list[str]) -> SecurityOpts:
     return out
 
 
-def apply_paths(linux: dict[str, Any], privileged: bool, sec: SecurityOpts) -> None:
+def apply_paths(linux: dict[str, Any], privileged: bool, sec: SecurityOpts, extra_masked: tuple[str, ...] = ()) -> None:
+    """Docker's masked and read-only /proc and /sys paths (plus host-specific ones such as the existing
+    /sys/devices/system/cpu/cpuN/thermal_throttle), none with --privileged or systempaths=unconfined."""
     if privileged or sec.systempaths_unconfined:
         return
-    linux["maskedPaths"] = list(MASKED_PATHS)
+    linux["maskedPaths"] = [*MASKED_PATHS, *(p for p in extra_masked if p not in MASKED_PATHS)]
     linux["readonlyPaths"] = list(READONLY_PATHS)
