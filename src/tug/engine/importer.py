@@ -29,6 +29,14 @@ def now_rfc3339() -> str:
 def import_tarball(eng: Engine, stream: BinaryIO, tags: list[str], changes: list[str] = (),  # type: ignore[assignment]
                    message: str = "", source: str = "-") -> str:
     """Ingest the tarball as a layer blob, unpack it into its snapshot, record the image. Returns the image id."""
+    from tug.store.locks import lock
+
+    # a shared hold on "gc": collection (exclusive) cannot remove the new blob or snapshot before it is recorded
+    with lock(eng.layout, "gc", shared=True):
+        return _import(eng, stream, tags, list(changes), message, source)
+
+
+def _import(eng: Engine, stream: BinaryIO, tags: list[str], changes: list[str], message: str, source: str) -> str:
     head = stream.read(4)
     media_type = mt.OCI_LAYER
     for magic, (_, mtype) in _MAGIC.items():
