@@ -96,7 +96,13 @@ def tag(eng: Engine, source: str, target: str) -> None:
 def sync_index(eng: Engine) -> None:
     """Rewrite the OCI layout's index.json from the tags, so `skopeo inspect oci:ROOT:TAG` sees the store."""
     from tug.oci.descriptor import Descriptor
+    from tug.store.locks import lock
 
+    with lock(eng.layout, "index"):
+        _sync_index(eng, Descriptor)
+
+
+def _sync_index(eng: Engine, Descriptor) -> None:  # noqa: N803 - the class, imported lazily by the caller
     md = eng.metadata
     refs = []
     for name, image_id in md.list_tags():
