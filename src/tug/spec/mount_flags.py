@@ -130,135 +130,156 @@ def _mount_bool(key: str, val: str, has_value: bool) -> bool:
                   '"false", or "0" (default "true")')
 
 
-def parse_mount(raw: str, caller_cwd: str = "/") -> MountRequest:
-    """`--mount type=bind|volume|tmpfs,src=...,dst=...,...` (CSV, docker's keys)."""
-    value = raw.strip()
-    if not value:
-        raise Invalid("invalid argument \"\" for \"--mount\" flag: value is empty")
+@dataclass
+class _MountFields:
+    kind: str = "volume"  # docker's default type
+    source: str = ""
+    target: str = ""
+    readonly: bool = False
+    propagation: str = ""
+    recursive: str = "enabled"
+    create_src: bool = False
+    nocopy: bool = False
+    subpath: str = ""
+    tmpfs_size: int | None = None
+    tmpfs_mode: int | None = None
+    groups: set[str] = field(default_factory=set)  # option families used: bind-*, volume-*, tmpfs-*
 
+
+_BOOLEAN_KEYS = ("readonly", "ro", "volume-nocopy", "bind-create-src", "bind-nonrecursive")
+
+
+def _mount_field(f: _MountFields, key: str, val: str, has_value: bool, caller_cwd: str) -> str | None:
+    """Apply one `key=value` of --mount; returns an error text or None."""
+    if key == "type":
+        f.kind = val.lower()
+    elif key in ("source", "src"):
+        f.source = _clean(posixpath.join(caller_cwd, val)) if val.startswith(".") else val
+    elif key in ("target", "dst", "destination"):
+        f.target = val
+    elif key in ("readonly", "ro"):
+        f.readonly = _mount_bool(key, val, has_value)
+    elif key == "consistency":
+        pass
+    elif key == "bind-nonrecursive":
+        return "bind-nonrecursive is deprecated, use bind-recursive=disabled instead"
+    elif key.startswith("bind-"):
+        f.groups.add("bind")
+        if key == "bind-propagation":
+            f.propagation = val.lower()
+        elif key == "bind-recursive":
+            if val not in ("enabled", "disabled", "writable", "readonly"):
+                return f'invalid value for {key}: {val} (must be "enabled", "disabled", "writable", or "readonly")'
+            f.recursive = val
+        elif key == "bind-create-src":
+            f.create_src = _mount_bool(key, val, has_value)
+        else:
+            return f"unknown option '{key}'"
+    elif key.startswith("volume-"):
+        f.groups.add("volume")
+        if key == "volume-subpath":
+            f.subpath = val
+        elif key == "volume-nocopy":
+            f.nocopy = _mount_bool(key, val, has_value)
+        elif key == "volume-driver" and val != "local":
+            return f"volume driver {val!r} is not supported (only \"local\")"
+        elif key not in ("volume-label", "volume-driver", "volume-opt"):
+            return f"unknown option '{key}'"
+    elif key in ("tmpfs-size", "tmpfs-mode"):
+        f.groups.add("tmpfs")
+        try:
+            if key == "tmpfs-size":
+                f.tmpfs_size = ram_in_bytes(val, key)
+            else:
+                f.tmpfs_mode = int(val, 8)
+        except (Invalid, ValueError):
+            return f"invalid value for {key}: {val}"
+    else:
+        return f"unknown option '{key}'"
+    return None
+
+
+def _mount_fields(raw: str, caller_cwd: str) -> _MountFields:
     def fail(msg: str) -> Invalid:
         return Invalid(f"invalid argument {raw!r} for \"--mount\" flag: {msg}")
 
+    value = raw.strip()
+    if not value:
+        raise fail("value is empty")
     try:
-        fields = next(csv.reader([value]))
+        items = next(csv.reader([value]))
     except csv.Error as e:
         raise fail(str(e)) from None
-    kind, source, target, readonly = "volume", "", "", False
-    propagation, recursive, create_src, nocopy, subpath = "", "enabled", False, False, ""
-    tmpfs_size: int | None = None
-    tmpfs_mode: int | None = None
-    groups: set[str] = set()
-    for f in fields:
-        key, has_value, val = f.partition("=")
-        has_value_b = bool(has_value)
+    f = _MountFields()
+    for item in items:
+        key, eq, val = item.partition("=")
+        has_value = bool(eq)
         if key.strip() != key:
-            raise fail(f"invalid option '{key.strip()}' in '{f}': option should not have whitespace")
-        if has_value_b:
-            if val.strip() == "":
-                raise fail(f"invalid value for '{key}': value is empty")
-            if val.strip() != val:
-                raise fail(f"invalid value for '{key}' in '{f}': value should not have whitespace")
+            raise fail(f"invalid option '{key.strip()}' in '{item}': option should not have whitespace")
+        if has_value and val.strip() == "":
+            raise fail(f"invalid value for '{key}': value is empty")
+        if has_value and val.strip() != val:
+            raise fail(f"invalid value for '{key}' in '{item}': value should not have whitespace")
         key = key.lower()
-        if not has_value_b and key not in ("readonly", "ro", "volume-nocopy", "bind-create-src", "bind-nonrecursive"):
-            raise fail(f"invalid field '{f}' must be a key=value pair")
-        if key == "type":
-            kind = val.lower()
-        elif key in ("source", "src"):
-            source = val
-            if not val.startswith("/") and val.startswith("."):
-                source = _clean(posixpath.join(caller_cwd, val))
-        elif key in ("target", "dst", "destination"):
-            target = val
-        elif key in ("readonly", "ro"):
-            readonly = _mount_bool(key, val, has_value_b)
-        elif key == "consistency":
-            pass
-        elif key == "bind-propagation":
-            groups.add("bind")
-            propagation = val.lower()
-        elif key == "bind-nonrecursive":
-            raise fail("bind-nonrecursive is deprecated, use bind-recursive=disabled instead")
-        elif key == "bind-recursive":
-            groups.add("bind")
-            if val not in ("enabled", "disabled", "writable", "readonly"):
-                raise fail(f'invalid value for {key}: {val} (must be "enabled", "disabled", "writable", or "readonly")')
-            recursive = val
-        elif key == "bind-create-src":
-            groups.add("bind")
-            create_src = _mount_bool(key, val, has_value_b)
-        elif key == "volume-subpath":
-            groups.add("volume")
-            subpath = val
-        elif key == "volume-nocopy":
-            groups.add("volume")
-            nocopy = _mount_bool(key, val, has_value_b)
-        elif key in ("volume-label", "volume-driver", "volume-opt"):
-            groups.add("volume")
-            if key == "volume-driver" and val != "local":
-                raise fail(f"volume driver {val!r} is not supported (only \"local\")")
-        elif key == "tmpfs-size":
-            groups.add("tmpfs")
-            try:
-                tmpfs_size = ram_in_bytes(val, "tmpfs-size")
-            except Invalid:
-                raise fail(f"invalid value for {key}: {val}") from None
-        elif key == "tmpfs-mode":
-            groups.add("tmpfs")
-            try:
-                tmpfs_mode = int(val, 8)
-            except ValueError:
-                raise fail(f"invalid value for {key}: {val}") from None
-        else:
-            raise fail(f"unknown option '{key}' in '{f}'")
-    for g in sorted(groups):
-        if g != kind:
-            raise fail(f"cannot mix '{g}-*' options with mount type '{kind}'")
-    if recursive in ("writable", "readonly") and not readonly:
-        raise fail(f"option 'bind-recursive={recursive}' requires 'readonly' to be specified in conjunction")
-    if recursive == "readonly" and propagation != "rprivate":
+        if not has_value and key not in _BOOLEAN_KEYS:
+            raise fail(f"invalid field '{item}' must be a key=value pair")
+        err = _mount_field(f, key, val, has_value, caller_cwd)
+        if err:
+            raise fail(err if not err.startswith("unknown option") else f"{err} in '{item}'")
+    for g in sorted(f.groups):
+        if g != f.kind:
+            raise fail(f"cannot mix '{g}-*' options with mount type '{f.kind}'")
+    if f.recursive in ("writable", "readonly") and not f.readonly:
+        raise fail(f"option 'bind-recursive={f.recursive}' requires 'readonly' to be specified in conjunction")
+    if f.recursive == "readonly" and f.propagation != "rprivate":
         raise fail("option 'bind-recursive=readonly' requires 'bind-propagation=rprivate' to be specified "
                    "in conjunction")
+    return f
+
+
+def parse_mount(raw: str, caller_cwd: str = "/") -> MountRequest:
+    """`--mount type=bind|volume|tmpfs,src=...,dst=...,...` (CSV, docker's keys), then the daemon's checks."""
+    f = _mount_fields(raw, caller_cwd)
 
     def conf(msg: str) -> Invalid:
-        return Invalid(f"invalid mount config for type \"{kind}\": {msg}")
+        return Invalid(f"invalid mount config for type \"{f.kind}\": {msg}")
 
-    if kind not in ("bind", "volume", "tmpfs"):
-        if kind in ("image", "cluster", "npipe"):
-            raise conf(f"mount type {kind} is not supported by tug")
+    if f.kind not in ("bind", "volume", "tmpfs"):
+        if f.kind in ("image", "cluster", "npipe"):
+            raise conf(f"mount type {f.kind} is not supported by tug")
         raise conf("mount type unknown")
-    err = _check_target(target)
+    err = _check_target(f.target)
     if err:
         raise conf(err)
-    tmpfs_opts: tuple[str, ...] = ()
-    if kind == "bind":
+    source, tmpfs_opts = f.source, ()
+    if f.kind == "bind":
         if not source:
             raise conf("field Source must not be empty")
-        if propagation and propagation not in PROPAGATIONS:
-            raise conf(f"invalid propagation mode: {propagation}")
+        if f.propagation and f.propagation not in PROPAGATIONS:
+            raise conf(f"invalid propagation mode: {f.propagation}")
         if not source.startswith("/"):
             raise conf(f"invalid mount path: '{source}' mount path must be absolute")
         source = _clean(source)
-    elif kind == "volume":
-        if subpath:
-            if not source:
-                raise conf("must not set Subpath when using anonymous volumes")
-            if subpath.startswith("/") or ".." in subpath.split("/"):
-                raise conf("subpath must be a relative path within the volume")
+    elif f.kind == "volume":
+        if f.subpath and not source:
+            raise conf("must not set Subpath when using anonymous volumes")
+        if f.subpath and (f.subpath.startswith("/") or ".." in f.subpath.split("/")):
+            raise conf("subpath must be a relative path within the volume")
         if source and not _VOLUME_NAME.match(source):
             raise conf(f'"{source}" includes invalid characters for a local volume name')
     else:
         if source:
             raise conf("field Source must not be specified")
-        data = ["ro"] if readonly else []
-        if tmpfs_mode:
-            data.append(f"mode={tmpfs_mode:o}")
-        if tmpfs_size:
-            data.append(f"size={tmpfs_size_option(tmpfs_size)}")
+        data = ["ro"] if f.readonly else []
+        if f.tmpfs_mode:
+            data.append(f"mode={f.tmpfs_mode:o}")
+        if f.tmpfs_size:
+            data.append(f"size={tmpfs_size_option(f.tmpfs_size)}")
         tmpfs_opts = tuple(merge_tmpfs_options([*TMPFS_DEFAULTS, *data]))
     return MountRequest(
-        kind=kind, target=_clean(target), source=source, readonly=readonly, propagation=propagation,
-        recursive=recursive, tmpfs_options=tmpfs_opts, create_source=create_src, nocopy=nocopy, subpath=subpath,
-        origin="--mount",
+        kind=f.kind, target=_clean(f.target), source=source, readonly=f.readonly, propagation=f.propagation,
+        recursive=f.recursive, tmpfs_options=tmpfs_opts, create_source=f.create_src, nocopy=f.nocopy,
+        subpath=f.subpath, origin="--mount",
     )
 
 
