@@ -36,6 +36,9 @@ def normalise_bools(args: list[str], flags: set[str], values: set[str]) -> list[
                     i += 1
                     continue
                 if v in _FALSE:
+                    negated = "--no-" + name[2:]
+                    if negated in flags:  # a flag that defaults to true (`--pause=false`)
+                        out.append(negated)
                     i += 1
                     continue
         out.append(a)

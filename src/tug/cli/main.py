@@ -23,6 +23,9 @@ COMMANDS = {
     "rm": "tug.cli.containers:rm",
     "container": "tug.cli.containers:container",
     "version": "tug.cli.version:version",
+    "commit": "tug.cli.layers:commit",
+    "diff": "tug.cli.layers:diff",
+    "history": "tug.cli.layers:history",
 }
 
 # verbs whose engine errors exit 125 as docker's do; others exit 1
