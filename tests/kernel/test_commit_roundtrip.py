@@ -7,9 +7,7 @@ import os
 import tarfile
 
 import pytest
-
 from layers_helpers import runtime_for
-
 
 CHANGES = """
 set -e
@@ -48,7 +46,8 @@ def listing(text: str) -> dict[str, str]:
             continue
         if kind == "directory":
             size, nlink = "-", "-"
-        out[path] = "|".join([mode, uid, gid, kind, nlink, size, target if "->" in target else "", hashes.get(path, "")])
+        link = target if "->" in target else ""
+        out[path] = "|".join([mode, uid, gid, kind, nlink, size, link, hashes.get(path, "")])
     return out
 
 
