@@ -44,6 +44,13 @@ class Reference:
             return repo.removeprefix("library/") if repo.count("/") == 1 else repo
         return self.name
 
+    @property
+    def object(self) -> str:
+        """What goes after `/manifests/` in a registry URL: the digest when there is one, else the tag."""
+        if self.digest:
+            return str(self.digest)
+        return self.tag or DEFAULT_TAG
+
     def with_tag(self, tag: str) -> Reference:
         return Reference(self.registry, self.repository, tag, None)
 
