@@ -1,0 +1,124 @@
+"""`create`: set up the container and leave its init blocked on the exec fifo until `start`."""
+
+from __future__ import annotations
+
+import os
+
+from tug.errors import Invalid
+from tug.runtime import cgroup, config, state, sync
+from tug.runtime.state import Container
+from tug.sys import ns
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class Created:
+    def __init__(self, container: Container, pid: int, reader: sync.Reader, master_sock: int | None) -> None:
+        self.container, self.pid, self.reader = container, pid, reader
+        self.master_sock = master_sock  # our end of the pair the init sends the pty master over (foreground tty)
+
+
+def enter_pid_namespace_for_children(spec: dict[str, Any]) -> None:
+    """Python never calls clone: unshare/setns CLONE_NEWPID here, so the next fork is PID 1 in it."""
+    kinds = config.namespaces(spec)
+    if "pid" not in kinds:
+        return
+    if kinds["pid"]:
+        ns.join(kinds["pid"], ns.CLONE_NEWPID)
+    else:
+        ns.unshare(ns.CLONE_NEWPID)
+
+
+def create(root: str, cid: str, bundle: str | None, console_socket: str | None = None,
+           pid_file: str | None = None, foreground: bool = False) -> Created:
+    bundle = os.path.abspath(bundle or ".")
+    spec = config.load(bundle)
+    terminal = bool(spec["process"].get("terminal"))
+    if terminal and not console_socket and not foreground:
+        raise Invalid("cannot allocate tty if tug-runtime will detach without setting console socket")
+    sdir = state.new_dir(root, cid)
+    pid, joined, to_close = 0, None, []
+    try:
+        old = os.umask(0)
+        os.mkfifo(os.path.join(sdir, state.FIFO), 0o622)
+        os.umask(old)
+        cg_path = cgroup.container_path((spec.get("linux") or {}).get("cgroupsPath"), cid)
+        joined = cgroup.create(cg_path)
+        console_fd = master_sock = None
+        if terminal:
+            from tug.runtime import console
+
+            if console_socket:
+                console_fd = console.connect(console_socket)
+            else:
+                master_sock, console_fd = console.pair()
+            to_close.append(console_fd)
+        ctl_r, ctl_w = os.pipe2(os.O_CLOEXEC)
+        rep_r, rep_w = os.pipe2(os.O_CLOEXEC)
+        to_close += [ctl_r, rep_w]
+        rootfs = config.rootfs_path(spec, bundle)
+        os.chdir(bundle)
+        enter_pid_namespace_for_children(spec)
+        pid = os.fork()
+        if pid == 0:
+            # the init imports its own modules while we move it into its cgroup (a v1 cgroup.procs write waits
+            # for an RCU grace period, ~10 ms: keep as much as possible off that critical path)
+            _init_child(spec, bundle, rootfs, os.path.join(sdir, state.FIFO), ctl_r, rep_w, console_fd, joined,
+                        [ctl_w, rep_r] + ([master_sock] if master_sock is not None else []))
+        for fd in to_close:
+            os.close(fd)
+        to_close = [ctl_w, rep_r]
+        cgroup.add(joined, pid)
+        from tug.sys.proc import start_time
+
+        c = Container(root, cid, {
+            "ociVersion": spec["ociVersion"], "id": cid, "pid": pid, "initStartTime": start_time(pid),
+            "bundle": bundle, "rootfs": rootfs, "created": state.now_rfc3339(),
+            "annotations": spec.get("annotations") or {}, "cgroupPaths": joined.paths,
+            "cgroupCreated": joined.created, "config": spec,
+        })
+        c.save()
+        os.write(ctl_w, b"go")
+        os.close(ctl_w)
+        to_close = [rep_r]
+        reader = sync.Reader(rep_r)
+        reader.expect("ready", "container set-up")
+        if pid_file:
+            write_pid_file(pid_file, pid)
+        return Created(c, pid, reader, master_sock)
+    except BaseException:
+        for fd in to_close:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if pid:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+        if joined is not None:
+            cgroup.remove(joined.created, joined.paths)
+        state.remove_dir(sdir)
+        raise
+
+
+def _init_child(spec: dict[str, Any], bundle: str, rootfs: str, fifo: str, ctl_r: int, rep_w: int,
+                console_fd: int | None, joined: cgroup.Joined, close: list[int]) -> None:
+    try:
+        from tug.runtime import init
+    except BaseException as e:  # noqa: BLE001
+        sync.send(rep_w, "error", 125, f"container init: {e}")
+        os._exit(125)
+    init.main(init.InitArgs(spec, bundle, rootfs, fifo, ctl_r, rep_w, console_fd,
+                            list(zip(joined.mounts, joined.paths, strict=True)), close))
+
+
+def write_pid_file(path: str, pid: int) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(str(pid))
+    os.rename(tmp, path)

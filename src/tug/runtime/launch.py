@@ -1,0 +1,20 @@
+"""How to start `tug-runtime` fast and isolated: the interpreter with -I -S and tug's own source dir on sys.path."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import tug
+
+
+def site_dir() -> str:
+    """The directory that holds the `tug` package (an editable checkout's src/ or site-packages)."""
+    return str(Path(tug.__file__).resolve().parent.parent)
+
+
+def runtime_argv(python: str | None = None) -> list[str]:
+    """argv prefix of `tug-runtime` for this interpreter; append global options and the command."""
+    code = (f"import sys; sys.path.insert(0, {site_dir()!r}); "
+            "from tug.runtime.main import main; sys.exit(main())")
+    return [python or sys.executable, "-I", "-S", "-c", code]
