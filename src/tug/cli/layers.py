@@ -80,5 +80,98 @@ def history(ctx, human, no_trunc, quiet, fmt, image, root_, runroot_) -> int:
     return 0
 
 
-def _stdout_is_tty() -> bool:
-    return sys.stdout.isatty()
+def _refuse_terminal(what: str) -> None:
+    from tug.errors import Invalid
+
+    if sys.stdout.isatty():
+        raise Invalid(f"cowardly refusing to {what} to a terminal. Use the -o flag or redirect")
+
+
+@click.command("save")
+@click.option("-o", "--output", help="Write to a file (or, with --format oci, an OCI layout directory).")
+@click.option("--format", "fmt", type=click.Choice(["docker", "oci", "oci-dir"]), default="docker",
+              show_default=True, help="docker-archive, OCI archive, or OCI image layout directory.")
+@click.argument("images", nargs=-1, required=True)
+@store_options
+@click.pass_context
+def save(ctx, output, fmt, images, root_, runroot_) -> int:
+    """Save one or more images to a tar archive (streamed to STDOUT by default)."""
+    import os
+    from pathlib import Path
+
+    from tug.engine.archive import save as esave
+
+    eng = engine(ctx, root_, runroot_)
+    directory = None
+    if fmt == "oci-dir" or (fmt == "oci" and output and (os.path.isdir(output) or output.endswith("/"))):
+        if not output:
+            from tug.errors import Invalid
+
+            raise Invalid("--format oci-dir needs -o DIRECTORY")
+        directory = Path(output)
+        directory.mkdir(parents=True, exist_ok=True)
+        esave(eng, list(images), "oci", directory=directory)
+        return 0
+    if output:
+        tmp = f"{output}.tmp-{os.getpid()}"
+        try:
+            with open(tmp, "wb") as f:
+                esave(eng, list(images), fmt, out=f)
+            os.replace(tmp, output)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return 0
+    _refuse_terminal("save")
+    out = sys.stdout.buffer
+    esave(eng, list(images), fmt, out=out)
+    out.flush()
+    return 0
+
+
+@click.command("load")
+@click.option("-i", "--input", "input_", help="Read from a tar archive file or an OCI layout directory.")
+@click.option("-q", "--quiet", is_flag=True)
+@store_options
+@click.pass_context
+def load(ctx, input_, quiet, root_, runroot_) -> int:
+    """Load images from a tar archive or STDIN (docker-archive or OCI, plain or compressed)."""
+    from tug.engine.archive_load import load as eload
+
+    eng = engine(ctx, root_, runroot_)
+    if not input_ and sys.stdin.isatty():
+        from tug.errors import Invalid
+
+        raise Invalid("requested load from stdin, but stdin is empty")
+    for line in eload(eng, input_, None if input_ else sys.stdin.buffer):
+        if not quiet:
+            click.echo(line)
+    return 0
+
+
+@click.command("export")
+@click.option("-o", "--output", help="Write to a file, instead of STDOUT.")
+@click.argument("container")
+@store_options
+@click.pass_context
+def export(ctx, output, container, root_, runroot_) -> int:
+    """Export a container's filesystem as a tar archive."""
+    import os
+
+    from tug.engine.export import export as eexport
+
+    eng = engine(ctx, root_, runroot_)
+    if output:
+        tmp = f"{output}.tmp-{os.getpid()}"
+        try:
+            with open(tmp, "wb") as f:
+                eexport(eng, container, f.fileno())
+            os.replace(tmp, output)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return 0
+    _refuse_terminal("export")
+    sys.stdout.flush()
+    eexport(eng, container, sys.stdout.fileno())
+    return 0

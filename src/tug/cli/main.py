@@ -26,6 +26,9 @@ COMMANDS = {
     "commit": "tug.cli.layers:commit",
     "diff": "tug.cli.layers:diff",
     "history": "tug.cli.layers:history",
+    "save": "tug.cli.layers:save",
+    "load": "tug.cli.layers:load",
+    "export": "tug.cli.layers:export",
 }
 
 # verbs whose engine errors exit 125 as docker's do; others exit 1
