@@ -80,7 +80,10 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
             "cgroupCreated": joined.created, "config": spec,
         })
         c.save()
-        os.write(ctl_w, b"go")
+        try:
+            os.write(ctl_w, b"go")
+        except BrokenPipeError:
+            pass  # the init already failed; its report says why
         os.close(ctl_w)
         to_close = [rep_r]
         reader = sync.Reader(rep_r)
