@@ -34,15 +34,17 @@ def pair() -> tuple[int, int]:
     return a.detach(), b.detach()
 
 
-def setup_in_container(sock_fd: int) -> None:
-    """In the init, after pivot_root: new pty, /dev/console, controlling tty, stdio, master to the caller."""
+def setup_in_container(sock_fd: int, dev_console: bool = True) -> None:
+    """In the init, after pivot_root (or in an exec'd process): new pty from the container's devpts, bound on
+    /dev/console (init only), controlling tty, stdio, master sent to the caller."""
     master, slave, name = tty.open_pty("/dev/ptmx")
-    try:
-        if not os.path.exists("/dev/console"):
-            os.close(os.open("/dev/console", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-        m.mount(name, "/dev/console", None, m.MS_BIND, where="/dev/console")
-    except OSError:
-        pass  # /dev/console is a convenience; a read-only /dev must not stop the container
+    if dev_console:
+        try:
+            if not os.path.exists("/dev/console"):
+                os.close(os.open("/dev/console", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            m.mount(name, "/dev/console", None, m.MS_BIND, where="/dev/console")
+        except OSError:
+            pass  # /dev/console is a convenience; a read-only /dev must not stop the container
     tty.make_controlling(slave)
     for fd in (0, 1, 2):
         os.dup2(slave, fd)
