@@ -43,9 +43,10 @@ def parse(argv: list[str], opts: list[Opt], command: str = "") -> Parsed:
         if not arg.startswith("-") or arg == "-":
             out.positional.extend(argv[i:])
             break
-        name, eq, inline = arg.partition("=")
-        if not eq and not arg.startswith("--") and len(arg) > 2 and arg[:2] in by_name and by_name[arg[:2]].value:
+        if not arg.startswith("--") and len(arg) > 2 and arg[:2] in by_name and by_name[arg[:2]].value:
             name, eq, inline = arg[:2], "=", arg[2:]  # -uroot, -eA=B
+        else:
+            name, eq, inline = arg.partition("=")
         opt = by_name.get(name)
         if opt is None:
             where = f"{command} " if command else ""
