@@ -240,9 +240,9 @@ def reply(h, status: int, body: bytes = b"", headers: dict[str, str] | None = No
         h.send_header(k, v)
     h.end_headers()
     if h.command != "HEAD" and body:
-        h.wfile.write(body)
-        if server is not None:
+        if server is not None:  # counted before sending: the client may finish before this thread runs again
             server.sent += len(body)
+        h.wfile.write(body)
     h.wfile.flush()
 
 

@@ -86,8 +86,8 @@ def route(h, server):
         h.send_header("Connection", "close")
         h.end_headers()
         h.close_connection = True
-        h.wfile.write(BLOB + b"x" * 100_000)
         server.sent += SIZE + 100_000
+        h.wfile.write(BLOB + b"x" * 100_000)
         return None
     if repo in ("cut", "cut-norange"):
         if rng and repo == "cut":
@@ -99,9 +99,9 @@ def route(h, server):
         h.send_response(200)
         h.send_header("Content-Length", str(SIZE))
         h.end_headers()
+        server.sent += CUT
         h.wfile.write(BLOB[:CUT])
         h.wfile.flush()
-        server.sent += CUT
         h.close_connection = True
         h.connection.shutdown(socket.SHUT_RDWR)
         return None
