@@ -173,3 +173,42 @@ def test_load_and_destroy_from_the_saved_created_list(manager, name):
         assert sorted(again.dirs) == sorted(made.dirs)
     finally:
         cleanup(manager.load(f"/{name}/a/b", made.created))
+
+
+def test_v2_core_on_the_real_cgroup2_mount(name):
+    """The cgroup2 core (procs, freeze, kill, events) on the kernel, where this host has a cgroup2 mount."""
+    from tug.cgroups.manager import V2Manager
+    from tug.cgroups.mounts import parse_mountinfo
+    from tug.errors import Unavailable
+
+    with open("/proc/self/mountinfo") as f:
+        v2 = next((h for h in parse_mountinfo(f.read()) if h.version == 2), None)
+    if v2 is None:
+        pytest.skip("no cgroup2 mount")
+    with open(os.path.join(v2.mount_point, "cgroup.controllers")) as f:
+        if f.read().split() and manager_is_hybrid():
+            pytest.skip("a hybrid host's cgroup2 has controllers: create would enable them host-wide")
+    mgr = V2Manager(v2.mount_point)
+    cg = mgr.create(f"/{name}/ctr")
+    p = spawn("while :; do :; done")
+    try:
+        cg.add_pid(p.pid)
+        go(p)
+        assert cg.pids() == [p.pid]
+        until(lambda: state(p.pid) == "R", "busy loop running")
+        cg.freeze()
+        until(lambda: state(p.pid) != "R", "frozen task stops running")
+        cg.thaw()
+        until(lambda: state(p.pid) == "R", "thawed task runs again")
+        if not os.path.exists(os.path.join(cg.dirs[0], "memory.max")):
+            with pytest.raises(Unavailable):
+                cg.apply({"memory": {"limit": 32 << 20}})
+        cg.kill_all()   # cgroup.kill
+        assert p.wait(timeout=30) == -9
+    finally:
+        reap(p)
+        cleanup(cg)
+
+
+def manager_is_hybrid() -> bool:
+    return for_host().version == "hybrid"

@@ -172,3 +172,21 @@ def test_device_rule_text():
         device_rule({"type": "x"})
     with pytest.raises(Invalid):
         device_rule({"type": "c", "access": "rwx"})
+
+
+def test_a_create_that_fails_half_way_removes_what_it_made(fake, mgr, tmp_path):
+    import errno as errno_mod
+
+    from tug.errors import SystemFailure
+
+    real_mkdir = fake.mkdir
+
+    def refusing_mkdir(path: str) -> None:
+        if "/pids/" in path:
+            raise PermissionError(errno_mod.EACCES, "denied", path)
+        real_mkdir(path)
+
+    fake.mkdir = refusing_mkdir  # type: ignore[method-assign]
+    with pytest.raises(SystemFailure, match="cannot create cgroup"):
+        mgr.create("/tug-test/c1")
+    assert list((tmp_path / "sys/fs/cgroup").rglob("*tug-test*")) == []

@@ -61,7 +61,12 @@ class V2Manager(Manager):
 
     def create(self, path: str) -> Cgroup:
         rel, shown = self._rel(path)
-        created = make_dirs(self.files, self.root, rel)
+        created: list[str] = []
+        try:
+            make_dirs(self.files, self.root, rel, created=created)
+        except BaseException as e:
+            _undo(V2Cgroup(os.path.join(self.root, rel), shown, created, self.files), e)
+            raise
         return V2Cgroup(os.path.join(self.root, rel), shown, created, self.files)
 
     def load(self, path: str, created: Iterable[str] = ()) -> Cgroup:
@@ -101,19 +106,14 @@ class V1Manager(Manager):
         dirs: dict[str, str] = {}
         try:
             for key, (mount, rel) in plan.items():
-                created += make_dirs(self.files, mount, rel, enable=False)
+                make_dirs(self.files, mount, rel, enable=False, created=created)
                 dirs[key] = os.path.join(mount, rel)
                 if "cpuset" in key.split(","):
                     fill_cpuset(self.files, mount, dirs[key])
             if uni is not None:
-                created += make_dirs(self.files, uni[0], uni[1], enable=False)
+                make_dirs(self.files, uni[0], uni[1], enable=False, created=created)
         except BaseException as e:
-            partial = V1Cgroup({}, shown, created, self.files)
-            try:
-                partial.destroy(timeout=0.5)
-            except Exception as cleanup:  # keep the first error, attach the cleanup failure to it
-                if hasattr(e, "add_cleanup_error"):
-                    e.add_cleanup_error(cleanup)
+            _undo(V1Cgroup({}, shown, created, self.files), e)
             raise
         return V1Cgroup(dirs, shown, created, self.files, os.path.join(*uni) if uni else None)
 
@@ -125,6 +125,15 @@ class V1Manager(Manager):
             raise NotFound(f"cgroup {shown} does not exist in any v1 hierarchy", where=shown)
         unified = os.path.join(*uni) if uni and self.files.isdir(os.path.join(*uni)) else None
         return V1Cgroup(dirs, shown, created, self.files, unified)
+
+
+def _undo(partial: Cgroup, err: BaseException) -> None:
+    """A create that failed half-way removes what it made; a cleanup failure is attached to the first error."""
+    try:
+        partial.destroy(timeout=0.5)
+    except Exception as cleanup:
+        if hasattr(err, "add_cleanup_error"):
+            err.add_cleanup_error(cleanup)
 
 
 def _reroot(h: Hierarchy, root: Path | None) -> Hierarchy:

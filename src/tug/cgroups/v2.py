@@ -50,9 +50,12 @@ def _words(files: Files, path: str) -> list[str]:
         return []
 
 
-def make_dirs(files: Files, root: str, rel: str, enable: bool = True) -> list[str]:
-    """mkdir root/rel level by level, enabling controllers in each parent first; returns the dirs made."""
-    created: list[str] = []
+def make_dirs(files: Files, root: str, rel: str, enable: bool = True, created: list[str] | None = None) -> list[str]:
+    """mkdir root/rel level by level, enabling controllers in each parent first (v2).
+
+    Appends each dir made to `created` as it goes (so a caller can undo a half-done create) and returns it.
+    """
+    created = [] if created is None else created
     d = root
     for part in [p for p in rel.split("/") if p]:
         if enable:
