@@ -104,6 +104,7 @@ class Transport:
             raise err from None
         except (HTTPError, OSError) as e:
             err = Unavailable(f"cannot reach {safe_url(url)}: {type(e).__name__}: {e}".splitlines()[0])
+            err.transient = True  # type: ignore[attr-defined]  # worth another attempt
             # a plain-HTTP server answering a TLS hello usually just hangs up
             err.no_tls = url.startswith("https:") and isinstance(e, ProtocolError)  # type: ignore[attr-defined]
             raise err from None
@@ -165,8 +166,8 @@ class Transport:
             payload = body() if callable(body) else body
             try:
                 resp = self._follow(method, url, hdrs, payload, host, stream)
-            except Unavailable:
-                if not idempotent or attempt >= self.config.retries:
+            except Unavailable as e:
+                if not getattr(e, "transient", False) or not idempotent or attempt >= self.config.retries:
                     raise
                 attempt += 1
                 self.sleep(min(2.0, 0.2 * 2**attempt))
