@@ -139,3 +139,24 @@ def test_commit_bad_change_leaves_store_alone(changed):
     assert r.returncode != 0 and "FROB" in r.stderr
     assert sorted(os.listdir(tug.root / "blobs" / "sha256")) == before
     assert tug("image", "inspect", "bad:1").returncode != 0
+
+
+def test_commit_pauses_a_running_container_and_thaws_it(busybox_tug):
+    import time
+
+    rt = runtime_for(busybox_tug)
+    busybox_tug("run", "-d", "--runtime", rt, "--name", "busy", "busybox", "sh", "-c",
+                "i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.05; done", check=True)
+    try:
+        time.sleep(0.5)
+        busybox_tug("commit", "busy", "snap:1", check=True)
+        upper = next((busybox_tug.root / "containers").glob("*/upper"))
+        first = (upper / "count").read_text()
+        deadline = time.monotonic() + 10
+        while (upper / "count").read_text() == first and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (upper / "count").read_text() != first  # thawed: still counting
+        r = run(busybox_tug, "--rm", "snap:1", "cat", "/count")
+        assert int(r.stdout) >= 1
+    finally:
+        busybox_tug("rm", "-f", "busy")

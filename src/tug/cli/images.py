@@ -151,5 +151,20 @@ image.add_command(rmi, "rm")
 image.add_command(image_inspect, "inspect")
 
 
+def _layer_verbs() -> None:
+    """`image prune|tree|anatomy|history|save|load` live with the layer and store verbs."""
+    from tug.cli import layers, system
+
+    image.add_command(system.image_prune, "prune")
+    image.add_command(layers.history, "history")
+    image.add_command(layers.save, "save")
+    image.add_command(layers.load, "load")
+    image.add_command(system.image_tree, "tree")
+    image.add_command(system.image_anatomy, "anatomy")
+
+
+_layer_verbs()
+
+
 def dump(doc: object) -> str:
     return json.dumps(doc, indent=4)

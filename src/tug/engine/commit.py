@@ -16,10 +16,8 @@ import copy
 import json
 import os
 import stat
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tug.engine import containers, images
@@ -80,35 +78,36 @@ def placeholder_filter(eng: Engine, ctr: Container):  # noqa: ANN201 - a predica
     return exclude
 
 
-def _cgroup_dir(eng: Engine, ctr: Container) -> Path | None:
+def _cgroups_path(eng: Engine, ctr: Container) -> str | None:
     try:
         spec = json.loads((containers.bundle_dir(eng, ctr.id) / "config.json").read_bytes())
     except (OSError, ValueError):
         return None
-    path = ((spec.get("linux") or {}).get("cgroupsPath") or "").strip("/")
-    d = Path("/sys/fs/cgroup") / path
-    return d if path and (d / "cgroup.freeze").exists() else None
+    return (spec.get("linux") or {}).get("cgroupsPath") or None
 
 
 @contextlib.contextmanager
 def paused(eng: Engine, ctr: Container, pause: bool) -> Iterator[None]:
-    """Freeze a running container's cgroup (v2 `cgroup.freeze`) for the duration of the block."""
+    """Freeze a running container's cgroup (v1 freezer or v2 `cgroup.freeze`) for the duration of the block."""
     if not pause or ctr.status != "running":
         yield
         return
-    d = _cgroup_dir(eng, ctr)
-    if d is None:
-        raise Unavailable(f"cannot pause container {ctr.short_id} for the commit: no freezer cgroup",
-                          hint="commit with --pause=false, or stop the container first")
-    (d / "cgroup.freeze").write_text("1")
+    from tug.cgroups.manager import for_host
+    from tug.errors import TugError
+
+    path = _cgroups_path(eng, ctr)
     try:
-        for _ in range(200):
-            if "frozen 1" in (d / "cgroup.events").read_text():
-                break
-            time.sleep(0.01)
+        if path is None:
+            raise NotFound("the container's bundle names no cgroup")
+        cg = for_host().load(path)
+        cg.freeze()
+    except TugError as e:
+        raise Unavailable(f"cannot pause container {ctr.short_id} for the commit: {e.one_line()}",
+                          hint="commit with --pause=false, or stop the container first") from None
+    try:
         yield
     finally:
-        (d / "cgroup.freeze").write_text("0")
+        cg.thaw()
 
 
 def parent_layers(eng: Engine, image: images.Image) -> list[LayerBlob]:

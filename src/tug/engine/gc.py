@@ -43,9 +43,19 @@ def collect(eng: Engine) -> tuple[int, int]:
             if d not in blobs:
                 eng.content.delete(d)
                 nb += 1
-        for row in eng.metadata.list_layers():
-            c = Digest.parse(row["chain_id"])
+        for c in sorted(snapshots_on_disk(eng)):
             if c not in chains:
                 eng.snapshots.remove(c)
                 ns += 1
     return nb, ns
+
+
+def snapshots_on_disk(eng: Engine) -> set[Digest]:
+    """Chain ids with a row or a directory (a crash between the rename and the row leaves a directory alone)."""
+    out = {Digest.parse(r["chain_id"]) for r in eng.metadata.list_layers()}
+    root = eng.snapshots.root
+    if root.is_dir():
+        for p in root.iterdir():
+            if len(p.name) == 64 and all(ch in "0123456789abcdef" for ch in p.name):
+                out.add(Digest("sha256", p.name))
+    return out
