@@ -94,9 +94,10 @@ def setup_and_exec(a: InitArgs) -> None:
         proc.setdomainname(spec["domainname"])
     if a.console_fd is not None:
         console.setup_in_container(a.console_fd)
-    rootfs.finalize(spec)
+    # sysctls go in before finalize() makes /proc/sys read-only
     for key, value in (linux.get("sysctl") or {}).items():
         write_sysctl(key, value)
+    rootfs.finalize(spec)
     env = process.environment(proc_spec)
     if "HOME" not in env:
         env["HOME"] = process.home_of(int((proc_spec.get("user") or {}).get("uid", 0)))
