@@ -33,10 +33,10 @@ def name() -> Iterator[str]:
     assert glob.glob(f"/sys/fs/cgroup/*/{n}") + glob.glob(f"/sys/fs/cgroup/*/**/{n}*", recursive=True) == []
 
 
-def spawn(*script: str) -> subprocess.Popen:
+def spawn(*script: str, stdout: int = subprocess.DEVNULL) -> subprocess.Popen:
     """busybox sh waiting for a line on stdin before it runs `script`: it is put in the cgroup first."""
     return subprocess.Popen([BUSYBOX, "sh", "-c", "read go\n" + "\n".join(script)], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=stdout, stderr=subprocess.PIPE)
 
 
 def go(p: subprocess.Popen) -> None:
@@ -208,6 +208,35 @@ def test_v2_core_on_the_real_cgroup2_mount(name):
     finally:
         reap(p)
         cleanup(cg)
+
+
+def test_v2_device_filter_is_enforced_by_the_kernel(name):
+    """The eBPF device filter on the real cgroup2 mount: /dev/null allowed, /dev/zero denied, mknod denied."""
+    from tug.cgroups.manager import V2Manager
+    from tug.cgroups.mounts import parse_mountinfo
+
+    with open("/proc/self/mountinfo") as f:
+        v2 = next((h for h in parse_mountinfo(f.read()) if h.version == 2), None)
+    if v2 is None:
+        pytest.skip("no cgroup2 mount")
+    with open(os.path.join(v2.mount_point, "cgroup.controllers")) as f:
+        if f.read().split() and manager_is_hybrid():
+            pytest.skip("a hybrid host's cgroup2 has controllers: create would enable them host-wide")
+    cg = V2Manager(v2.mount_point).create(f"/{name}")
+    p = spawn("cat /dev/null && echo null-ok", "head -c1 /dev/zero >/dev/null || echo zero-denied",
+              f"mknod /tmp/{name}-node c 1 3 || echo mknod-denied", stdout=subprocess.PIPE)
+    try:
+        assert cg.apply({"devices": [{"allow": False, "access": "rwm"},
+                                     {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rw"}]}) == []
+        cg.add_pid(p.pid)
+        go(p)
+        out, _ = p.communicate(timeout=30)
+        assert out.decode().split() == ["null-ok", "zero-denied", "mknod-denied"]
+    finally:
+        reap(p)
+        cleanup(cg)
+        if os.path.exists(f"/tmp/{name}-node"):
+            os.unlink(f"/tmp/{name}-node")
 
 
 def manager_is_hybrid() -> bool:

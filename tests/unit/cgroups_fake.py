@@ -49,6 +49,7 @@ class FakeCgroupFS(Files):
         self.writes: list[tuple[str, str]] = []
         self.v1_mounts: dict[str, set[str]] = {}   # mount point -> controllers
         self.v2_mounts: set[str] = set()
+        self.device_filters: dict[str, bytes] = {}  # cgroup dir -> attached eBPF bytecode
 
     # -- building trees --------------------------------------------------------------------------------------
     def v2_root(self, mount: Path, controllers: str = "cpuset cpu io memory hugetlb pids") -> Path:
@@ -113,6 +114,11 @@ class FakeCgroupFS(Files):
         for p in d.iterdir():
             p.unlink()
         d.rmdir()
+
+    def attach_device_filter(self, path: str, code: bytes) -> None:
+        if not Path(path, "cgroup.procs").is_file():
+            raise FileNotFoundError(errno.ENOENT, "no such cgroup", path)
+        self.device_filters[path] = code
 
     def write(self, path: str, value: str) -> None:
         p = Path(path)

@@ -80,9 +80,7 @@ def test_unlimited_values_are_spelled_max(fake, mgr):
 
 def test_unsupported_settings_are_reported_not_silently_dropped(fake, mgr):
     cg = mgr.create("/tug/abc")
-    skipped = cg.apply({"devices": [{"allow": False, "access": "rwm"}], "memory": {"swappiness": 10},
-                        "network": {"classID": 1}})
-    assert any(s.startswith("devices") for s in skipped)
+    skipped = cg.apply({"memory": {"swappiness": 10}, "network": {"classID": 1}})
     assert any("swappiness" in s for s in skipped)
     assert any("network" in s for s in skipped)
 
@@ -220,3 +218,12 @@ def test_for_host_on_a_pure_v2_fake_tree(fake, tmp_path):
     assert read(fake, "sys/fs/cgroup/tug-test/x/memory.max") == str(32 << 20)
     cg.destroy()
     assert not (tmp_path / "sys/fs/cgroup/tug-test").exists()
+
+
+def test_device_rules_become_an_attached_ebpf_program(fake, mgr):
+    from tug.cgroups.devicefilter import program
+
+    cg = mgr.create("/tug/abc")
+    rules = [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]
+    assert cg.apply({"devices": rules}) == []
+    assert fake.device_filters == {cg.dirs[0]: program(rules)}

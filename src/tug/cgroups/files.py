@@ -42,6 +42,16 @@ class Files:
     def listdir(self, path: str) -> list[str]:
         return os.listdir(path)
 
+    def attach_device_filter(self, path: str, code: bytes) -> None:
+        """Load eBPF device-filter bytecode and attach it to the cgroup v2 directory `path` (replacing one)."""
+        from tug.sys.bpf import attach_device_program, load_device_program  # ctypes: only when v2 devices apply
+
+        fd = load_device_program(code, path)
+        try:
+            attach_device_program(path, fd)
+        finally:
+            os.close(fd)  # the attachment keeps the program alive
+
 
 REAL = Files()
 
