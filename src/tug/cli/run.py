@@ -36,6 +36,8 @@ RUN_FLAGS = [
     _opt("--cgroup-parent"), _opt("--pull", type=click.Choice(["missing", "always", "never"])),
     _opt("--restart"), _opt("--stop-signal"), _opt("--stop-timeout", type=int),
     _opt("--log-opt", "log_opts", multiple=True), _opt("--health-cmd"), _opt("--no-healthcheck", flag=True),
+    _opt("--health-interval"), _opt("--health-timeout"), _opt("--health-retries", type=int),
+    _opt("--health-start-period"), _opt("--health-start-interval"),
     _opt("--platform"), _opt("--runtime"),
 ]
 
@@ -63,21 +65,31 @@ def to_options(kw: dict[str, Any], detach: bool = False) -> RunOptions:
     opts.image = image
     opts.command = command
     opts.detach = detach
+    if not kw.get("runtime"):
+        import os
+
+        opts.runtime = os.environ.get("TUG_RUNTIME") or opts.runtime
     return opts
 
 
 @click.command(context_settings=SETTINGS)
 @run_flags
 @click.option("-d", "--detach", is_flag=True, default=False)
+@click.option("--sig-proxy", type=click.BOOL, default=True, show_default=True)
+@click.option("--detach-keys", hidden=True)
 @store_options
 @click.pass_context
-def run(ctx: click.Context, detach: bool, root_: str | None, runroot_: str | None, **kw: Any) -> int:
+def run(ctx: click.Context, detach: bool, sig_proxy: bool, detach_keys: str | None, root_: str | None,
+        runroot_: str | None, **kw: Any) -> int:
     """Run a command in a new container."""
     from tug.engine import run as engine_run
 
     opts = to_options(kw, detach)
     eng = engine(ctx, root_, runroot_)
-    return engine_run.run(eng, opts)
+    ctr, code = engine_run.run(eng, opts, sig_proxy=sig_proxy)
+    if detach:
+        click.echo(ctr.id)
+    return code
 
 
 @click.command(context_settings=SETTINGS)

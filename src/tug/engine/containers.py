@@ -97,7 +97,7 @@ def create(eng: Engine, opts: RunOptions) -> Container:
     created = now_rfc3339()
     chains = [str(c) for c in chain_ids(cfg.diff_ids)] if image else []
     ctr = Container(ctr_id, name, image.id if image else None, image_name, created, opts,
-                    {"Status": "created", "ExitCode": 0, "Pid": 0}, {"chain_ids": chains})
+                    {"Status": "created", "ExitCode": 0, "Pid": 0}, {"chain_ids": chains, **lifecycle_facts(cfg, opts)})
     try:
         md.insert_container(id=ctr_id, name=name, image_id=ctr.image_id, image_name=image_name, created=created,
                             config=json.dumps({"options": dataclasses.asdict(opts), "extra": ctr.extra}),
@@ -121,13 +121,41 @@ def create(eng: Engine, opts: RunOptions) -> Container:
     return ctr
 
 
+def lifecycle_facts(cfg: ImageConfig, opts: RunOptions) -> dict[str, Any]:
+    """What the monitor and `ps` need later, decided (and validated) once at create: restart policy, healthcheck,
+    stop signal, exposed ports. Bad values fail the create before anything is stored."""
+    from tug.engine import health, restart
+    from tug.engine.logs import log_options
+
+    policy = restart.parse(opts.restart)
+    if opts.rm and policy.name != "no":
+        raise Invalid("conflicting options: cannot specify both --restart and --rm")
+    log_options(opts.log_opts)
+    ports = list(cfg.exposed_ports)
+    for p in opts.expose:
+        p = p if "/" in p else p + "/tcp"
+        if p not in ports:
+            ports.append(p)
+    return {
+        "restart_policy": policy.to_dict(),
+        "health": health.resolve(cfg.config.get("Healthcheck"), opts),
+        "stop_signal": opts.stop_signal or cfg.stop_signal or "SIGTERM",
+        "exposed_ports": sorted(ports, key=_port_key),
+    }
+
+
+def _port_key(port: str) -> tuple[int, str]:
+    num, _, proto = port.partition("/")
+    return (int(num) if num.isdigit() else 0, proto)
+
+
 def _remove_files(eng: Engine, ctr_id: str) -> None:
     d = eng.container_dir(ctr_id)
     if d.exists():
         shutil.rmtree(d)
 
 
-def remove(eng: Engine, ref: str, force: bool = False) -> Container:
+def remove(eng: Engine, ref: str, force: bool = False, volumes: bool = False) -> Container:
     from tug.engine import lifecycle
 
     ctr = find(eng, ref)
@@ -137,9 +165,36 @@ def remove(eng: Engine, ref: str, force: bool = False) -> Container:
             raise Conflict(f"cannot remove container {ref}: container is {ctr.status}: stop the container before "
                            "removing or force remove")
         lifecycle.kill(eng, ctr, "SIGKILL", wait=True)
+        lifecycle.refresh(eng, ctr)
     lifecycle.release(eng, ctr)
     _remove_files(eng, ctr.id)
     eng.metadata.delete_container(ctr.id)
+    if volumes:
+        _remove_anonymous_volumes(eng, ctr)
+    return ctr
+
+
+def _remove_anonymous_volumes(eng: Engine, ctr: Container) -> None:
+    """`rm -v`: the container's anonymous volumes (a bare `-v /path`) go with it; named volumes stay."""
+    for v in ctr.extra.get("anonymous_volumes", []):
+        d = eng.layout.volumes / v
+        if d.is_dir():
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def rename(eng: Engine, ref: str, new: str) -> Container:
+    ctr = find(eng, ref)
+    name = names.validate(new)
+    if name == ctr.name:
+        raise Invalid(f"Renaming a container with the same name as its current name: {name}")
+    try:
+        eng.metadata.update_container(ctr.id, name=name)
+    except Conflict:
+        other = eng.metadata.find_container(name)
+        raise Conflict(f'Conflict. The container name "/{name}" is already in use by container '
+                       f'"{other["id"] if other else "?"}". You have to remove (or rename) that container to be able '
+                       "to reuse that name.") from None
+    ctr.name = name
     return ctr
 
 

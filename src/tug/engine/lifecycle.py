@@ -1,22 +1,29 @@
-"""Starting, signalling and releasing containers through the OCI runtime.
+"""Starting, stopping, signalling and reconciling containers, each through its monitor.
 
-The launcher is a forked child of the engine process: it enters a private mount namespace, mounts the container's
-overlay root there (the host's mount table never sees it), and execs `tug-runtime`. When the runtime and the
-container are gone, the namespace and its mounts go with them.
+`start` spawns the container's monitor (double fork, setsid, a fresh small interpreter) and waits on a sync pipe
+until the runtime has started the container or failed. Later commands talk to the monitor on its attach socket
+(stop, kill, wait) and read its `state.json`; `refresh` reconciles the database with what the monitor (or, if the
+monitor was killed, the container's init process itself) says, so no container stays "running" by mistake.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
-from pathlib import Path
+import sys
+import time
+from typing import Any
 
+from tug.engine import runstate
 from tug.engine.containers import Container, bundle_dir, image_chain, save_state
 from tug.engine.engine import Engine
 from tug.engine.importer import now_rfc3339
+from tug.errors import CannotInvoke, CommandNotFound, Conflict, Invalid, SystemFailure
 
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+ACTIVE = ("running", "paused", "restarting")
 
 
 def runtime_cmd(eng: Engine, *args: str, runtime: str = "tug") -> list[str]:
@@ -35,110 +42,454 @@ def runtime_cmd(eng: Engine, *args: str, runtime: str = "tug") -> list[str]:
     return [path, "--root", str(eng.runroot / os.path.basename(runtime)), *args]
 
 
-def _exec_launcher(eng: Engine, ctr: Container, argv: list[str]) -> None:
-    """In the forked child: private mount namespace, overlay root, exec the runtime. Never returns."""
+def run_dir(eng: Engine, ctr: Container) -> str:
+    return runstate.run_dir(str(eng.runroot), ctr.id)
+
+
+def signal_number(sig: str | int | None, default: int = signal.SIGTERM) -> int:
+    if sig is None or sig == "":
+        return int(default)
+    if isinstance(sig, int) or str(sig).isdigit():
+        return int(sig)
+    name = str(sig).upper()
+    if not name.startswith("SIG"):
+        name = "SIG" + name
     try:
-        from tug.sys.mountns import enter_private_mount_namespace, mount
-
-        enter_private_mount_namespace()
-        chains = image_chain(ctr)
-        if chains and not ctr.options.rootfs:
-            d = eng.container_dir(ctr.id)
-            m = eng.snapshots.overlay_mount(chains, d / "upper", d / "work", bundle_dir(eng, ctr.id) / "rootfs")
-            if m.cwd:
-                os.chdir(m.cwd)
-            mount(m.source, str(m.target), m.fstype, 0, m.data)
-        elif not ctr.options.rootfs:
-            pass  # an image with no layers: the empty bundle/rootfs directory is the root
-        os.execv(argv[0], argv)
-    except BaseException as e:  # noqa: BLE001 - the child must never return into the engine
-        msg = str(e) or type(e).__name__
-        os.write(2, f"tug: starting container {ctr.short_id}: {msg}\n".encode())
-    finally:
-        os._exit(125)
+        return int(signal.Signals[name])
+    except KeyError:
+        raise Invalid(f"invalid signal: {sig}") from None
 
 
-def start_foreground(eng: Engine, ctr: Container) -> int:
-    """Run the container attached to this process's stdio; return its exit code (128+N on signal N)."""
-    pid_file = eng.container_dir(ctr.id) / "init.pid"
-    argv = runtime_cmd(eng, "run", "--bundle", str(bundle_dir(eng, ctr.id)), "--pid-file", str(pid_file), ctr.id,
-                       runtime=ctr.options.runtime)
+# --- start ---------------------------------------------------------------------------------------------------
+
+
+def _cgroup_paths(spec: dict[str, Any]) -> list[str]:
+    path = (spec.get("linux") or {}).get("cgroupsPath") or ""
+    if not path or ":" in path:
+        return []
+    rel = path.lstrip("/")
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        return [f"/sys/fs/cgroup/{rel}"]
+    return [f"/sys/fs/cgroup/memory/{rel}"]
+
+
+def monitor_config(eng: Engine, ctr: Container, attach: dict[str, Any] | None) -> dict[str, Any]:
+    from tug.engine.logs import log_options, log_path
+
+    o = ctr.options
+    d = eng.container_dir(ctr.id)
+    bundle = bundle_dir(eng, ctr.id)
+    spec = json.loads((bundle / "config.json").read_text())
+    mount = None
+    chains = image_chain(ctr)
+    if chains and not o.rootfs:
+        m = eng.snapshots.overlay_mount(chains, d / "upper", d / "work", bundle / "rootfs")
+        mount = {"source": m.source, "target": str(m.target), "fstype": m.fstype, "data": m.data,
+                 "cwd": str(m.cwd) if m.cwd else None}
+    max_size, max_files = log_options(o.log_opts)
+    rd = run_dir(eng, ctr)
+    health = ctr.extra.get("health")
+    if health:
+        from tug.engine.exec import process_document
+        from tug.engine.health import probe_args
+
+        probe = process_document(spec["process"], probe_args(health["test"]))
+        runstate.write_json(os.path.join(rd, "probe.json"), probe)
+    return {
+        "id": ctr.id, "name": ctr.name, "root": str(eng.root), "runroot": str(eng.runroot),
+        "runtime": runtime_cmd(eng, runtime=o.runtime), "bundle": str(bundle), "mount": mount,
+        "tty": o.tty, "interactive": o.interactive, "rm": o.rm,
+        "log": {"path": log_path(str(d), ctr.id), "max_size": max_size, "max_files": max_files},
+        "restart": ctr.extra.get("restart_policy") or {"Name": "no", "MaximumRetryCount": 0},
+        "health": health, "probe_process": os.path.join(rd, "probe.json"),
+        "cgroup_paths": _cgroup_paths(spec), "attach": attach,
+        "winsize": attach.get("resize") if attach else None,
+    }
+
+
+def _monitor_argv() -> list[str]:
+    from tug.runtime.launch import site_dir
+
+    code = (f"import sys; sys.path.insert(0, {site_dir()!r}); "
+            "from tug.engine.monitor import main; main()")
+    return [sys.executable, "-I", "-S", "-c", code]
+
+
+def spawn_monitor(eng: Engine, ctr: Container, attach: dict[str, Any] | None) -> tuple[dict[str, Any],
+                                                                                      socket.socket | None]:
+    """Start the container's monitor, detached; wait for its report. Returns (report, attached socket)."""
+    rd = run_dir(eng, ctr)
+    os.makedirs(rd, mode=0o700, exist_ok=True)
+    for stale in ("state.json", "attach.sock", "init.pid"):
+        try:
+            os.unlink(os.path.join(rd, stale))
+        except FileNotFoundError:
+            pass
     eng.runtime_root.mkdir(parents=True, exist_ok=True)
-    save_state(eng, ctr, Status="running", StartedAt=now_rfc3339(), MonitorPid=os.getpid(), Pid=0)
+    cfg = monitor_config(eng, ctr, attach)
+    runstate.write_json(os.path.join(rd, "monitor.json"), cfg)
+    argv = [*_monitor_argv(), rd]
+    sync_r, sync_w = os.pipe()
+    ours = theirs = None
+    if attach is not None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     pid = os.fork()
-    if pid == 0:
-        _exec_launcher(eng, ctr, argv)
-    previous = {s: signal.signal(s, lambda signum, _f: _forward(pid, signum)) for s in FORWARDED}
+    if pid == 0:  # pragma: no cover - the child execs or exits
+        try:
+            os.setsid()
+            if os.fork():
+                os._exit(0)
+            null = os.open(os.devnull, os.O_RDWR)
+            log = os.open(os.path.join(rd, "monitor.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.dup2(null, 0)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.set_inheritable(sync_w, True)
+            afd = -1
+            if theirs is not None:
+                afd = theirs.fileno()
+                os.set_inheritable(afd, True)
+            os.execv(argv[0], [*argv, str(sync_w), str(afd)])
+        finally:
+            os._exit(127)
+    os.close(sync_w)
+    if theirs is not None:
+        theirs.close()
+    os.waitpid(pid, 0)
+    data = bytearray()
+    while chunk := os.read(sync_r, 65536):
+        data.extend(chunk)
+    os.close(sync_r)
     try:
-        status = _wait(pid)
+        report = json.loads(data) if data else {}
+    except ValueError:
+        report = {}
+    if not report:
+        report = {"ok": False, "code": 125, "error": "the container's monitor ended before starting it: "
+                  + _tail(os.path.join(rd, "monitor.log"))}
+    if not report.get("ok") and ours is not None:
+        ours.close()
+        ours = None
+    return report, ours
+
+
+def _tail(path: str) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            lines = [ln for ln in f.read().splitlines() if ln.strip()]
+        return lines[-1] if lines else "no message"
+    except OSError:
+        return "no message"
+
+
+def start(eng: Engine, ctr: Container, attach: dict[str, Any] | None = None) -> socket.socket | None:
+    """Start a created or exited container under a new monitor. With `attach` (the streams wanted), return a socket
+    already attached before the container's first output."""
+    refresh(eng, ctr)
+    if ctr.status in ("running", "restarting"):
+        return connect(eng, ctr, attach) if attach is not None else None
+    if ctr.status == "paused":
+        raise Conflict(f"cannot start a paused container {ctr.name}, try unpause instead")
+    from tug.engine import netattach  # issue 8: the network namespace is made and wired before the runtime runs
+
+    netattach.attach(eng, ctr)
+    report, sock = spawn_monitor(eng, ctr, attach)
+    if not report.get("ok"):
+        msg = report.get("error") or "unknown error"
+        code = int(report.get("code") or 125)
+        save_state(eng, ctr, Status="created" if ctr.status == "created" else "exited", ExitCode=code, Error=msg,
+                   Pid=0, MonitorPid=0)
+        release(eng, ctr)
+        text = f"failed to start container {ctr.short_id}: {msg}"
+        if code == 127:
+            raise CommandNotFound(text)
+        if code == 126:
+            raise CannotInvoke(text)
+        raise SystemFailure(text)
+    save_state(eng, ctr, Status="running", Pid=int(report["pid"]), StartedAt=report["started_at"], ExitCode=0,
+               Error="", OOMKilled=False, FinishedAt=ctr.state.get("FinishedAt", ""),
+               MonitorPid=int(report["monitor_pid"]), MonitorStart=report.get("monitor_start"), Health=None,
+               RestartCount=0)
+    return sock
+
+
+# --- talking to a running monitor ----------------------------------------------------------------------------
+
+
+def connect(eng: Engine, ctr: Container, hello: dict[str, Any] | None = None) -> socket.socket:
+    """A socket attached to the container's monitor (HELLO sent). Raises Conflict when there is no monitor."""
+    from tug.engine import streams
+
+    rd = run_dir(eng, ctr)
+    try:
+        path, dfd = runstate.connect_path(rd, "attach.sock")
+    except OSError:
+        raise Conflict(f"container {ctr.name} is not running") from None
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+    except OSError:
+        s.close()
+        raise Conflict(f"container {ctr.name} is not running") from None
     finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-    code = os.waitstatus_to_exitcode(status)
-    if code < 0:
-        code = 128 - code
-    save_state(eng, ctr, Status="exited", ExitCode=code, FinishedAt=now_rfc3339(), Pid=0, MonitorPid=0)
-    return code
+        os.close(dfd)
+    s.sendall(streams.frame(streams.HELLO, json.dumps(hello or {}).encode()))
+    return s
 
 
-def _forward(pid: int, signum: int) -> None:
+def _send_and_wait(s: socket.socket, frames: bytes, timeout: float | None) -> int | None:
+    """Send control frames; wait for EXIT (its code) or the monitor closing the socket (None)."""
+    from tug.engine import streams
+
+    dec = streams.Decoder()
+    if frames:
+        s.sendall(frames)
+    s.settimeout(timeout)
     try:
-        os.kill(pid, signum)
+        while data := s.recv(65536):
+            for kind, payload in dec.feed(data):
+                if kind == streams.EXIT:
+                    return int(payload)
+    except (TimeoutError, OSError):
+        return None
+    finally:
+        s.close()
+    return None
+
+
+def _wait_monitor_gone(ctr: Container, timeout: float = 30) -> None:
+    pid, ticks = int(ctr.state.get("MonitorPid") or 0), ctr.state.get("MonitorStart")
+    end = time.monotonic() + timeout
+    while runstate.same_process(pid, ticks) and time.monotonic() < end:
+        time.sleep(0.01)
+
+
+def monitor_alive(ctr: Container) -> bool:
+    return runstate.same_process(int(ctr.state.get("MonitorPid") or 0), ctr.state.get("MonitorStart"))
+
+
+def stop(eng: Engine, ctr: Container, timeout: int | None = None) -> None:
+    """docker stop: the stop signal, then SIGKILL after `timeout` seconds (default the container's, or 10)."""
+    from tug.engine import streams
+
+    refresh(eng, ctr)
+    if ctr.status not in ACTIVE:
+        return
+    t = timeout if timeout is not None else (ctr.options.stop_timeout if ctr.options.stop_timeout is not None
+                                              else 10)
+    sig = signal_number(ctr.extra.get("stop_signal") or ctr.options.stop_signal)
+    if ctr.status == "paused":
+        unpause(eng, ctr)
+    if monitor_alive(ctr):
+        try:
+            s = connect(eng, ctr)
+        except Conflict:
+            s = None
+        if s is not None:
+            _send_and_wait(s, streams.frame(streams.STOP, f"{max(t, 0)} {sig}".encode()),
+                           None if t < 0 else t + 30)
+            _wait_monitor_gone(ctr)
+            refresh(eng, ctr)
+            return
+    _stop_orphan(eng, ctr, t, sig)
+
+
+def _stop_orphan(eng: Engine, ctr: Container, t: int, sig: int) -> None:
+    """The monitor is gone but the container runs: signal its init directly, then record what we know."""
+    pid, ticks = int(ctr.state.get("Pid") or 0), ctr.state.get("PidStart")
+    sent = sig
+    if runstate.same_process(pid, ticks):
+        _kill(pid, sig)
+        end = time.monotonic() + max(t, 0)
+        while runstate.same_process(pid, ticks) and time.monotonic() < end:
+            time.sleep(0.02)
+        if runstate.same_process(pid, ticks):
+            sent = signal.SIGKILL
+            _kill(pid, signal.SIGKILL)
+            end = time.monotonic() + 10
+            while runstate.same_process(pid, ticks) and time.monotonic() < end:
+                time.sleep(0.02)
+    save_state(eng, ctr, LastSignal=int(sent))
+    refresh(eng, ctr)
+
+
+def kill(eng: Engine, ctr: Container, sig: str | int = "SIGKILL", wait: bool = False) -> None:
+    """docker kill: send a signal; the container is not restarted by its policy afterwards."""
+    from tug.engine import streams
+
+    refresh(eng, ctr)
+    if ctr.status not in ACTIVE:
+        raise Conflict(f"Cannot kill container: {ctr.name}: container {ctr.id} is not running")
+    num = signal_number(sig, signal.SIGKILL)
+    if ctr.status == "paused" and num == signal.SIGKILL:
+        _thaw_after_kill = True
+    else:
+        _thaw_after_kill = False
+    if monitor_alive(ctr):
+        try:
+            s = connect(eng, ctr)
+            if wait or num == signal.SIGKILL:
+                s.sendall(streams.frame(streams.KILL, str(num).encode()))
+                if _thaw_after_kill:
+                    _freeze(eng, ctr, False)
+                _send_and_wait(s, b"", 30)
+                _wait_monitor_gone(ctr)
+            else:
+                s.sendall(streams.frame(streams.KILL, str(num).encode()))
+                s.close()
+            refresh(eng, ctr)
+            return
+        except Conflict:
+            pass
+    pid, ticks = int(ctr.state.get("Pid") or 0), ctr.state.get("PidStart")
+    if runstate.same_process(pid, ticks):
+        _kill(pid, num)
+        if _thaw_after_kill:
+            _freeze(eng, ctr, False)
+        if wait or num == signal.SIGKILL:
+            end = time.monotonic() + 10
+            while runstate.same_process(pid, ticks) and time.monotonic() < end:
+                time.sleep(0.02)
+    save_state(eng, ctr, LastSignal=num)
+    refresh(eng, ctr)
+
+
+def wait(eng: Engine, ctr: Container) -> int:
+    """docker wait: block until the container stops; its exit code."""
+    refresh(eng, ctr)
+    if ctr.status in ACTIVE:
+        code = None
+        if monitor_alive(ctr):
+            try:
+                code = _send_and_wait(connect(eng, ctr), b"", None)
+            except Conflict:
+                code = None
+            if code is not None and ctr.options.restart in ("", "no", None):
+                _wait_monitor_gone(ctr)
+        else:
+            pid, ticks = int(ctr.state.get("Pid") or 0), ctr.state.get("PidStart")
+            while runstate.same_process(pid, ticks):
+                time.sleep(0.05)
+        refresh(eng, ctr)
+        if code is not None:
+            return code
+    return int(ctr.state.get("ExitCode") or 0)
+
+
+def _kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
     except ProcessLookupError:
         pass
 
 
-def _wait(pid: int) -> int:
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-            return status
-        except ChildProcessError:
-            return 0
-        except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for clarity
-            continue
+# --- pause -----------------------------------------------------------------------------------------------------
 
 
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
+def _freezer_paths(eng: Engine, ctr: Container) -> list[str]:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        spec = json.loads((bundle_dir(eng, ctr.id) / "config.json").read_text())
+    except (OSError, ValueError):
+        return []
+    path = ((spec.get("linux") or {}).get("cgroupsPath") or f"/tug/{ctr.id}").lstrip("/")
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        return [f"/sys/fs/cgroup/{path}/cgroup.freeze"]
+    return [f"/sys/fs/cgroup/freezer/{path}/freezer.state"]
+
+
+def _freeze(eng: Engine, ctr: Container, frozen: bool) -> None:
+    for p in _freezer_paths(eng, ctr):
+        value = ("1" if frozen else "0") if p.endswith("cgroup.freeze") else ("FROZEN" if frozen else "THAWED")
+        try:
+            with open(p, "w") as f:
+                f.write(value)
+        except OSError as e:
+            raise SystemFailure(f"cannot {'freeze' if frozen else 'thaw'} container {ctr.name}: {e.strerror}",
+                                where=p) from None
+        if not frozen or p.endswith("cgroup.freeze"):
+            continue
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            with open(p) as f:
+                if f.read().strip() == "FROZEN":
+                    break
+            time.sleep(0.01)
+
+
+def pause(eng: Engine, ctr: Container) -> None:
+    refresh(eng, ctr)
+    if ctr.status == "paused":
+        raise Conflict(f"Container {ctr.id} is already paused")
+    if ctr.status != "running":
+        raise Conflict(f"Container {ctr.id} is not running")
+    _freeze(eng, ctr, True)
+    save_state(eng, ctr, Status="paused")
+
+
+def unpause(eng: Engine, ctr: Container) -> None:
+    refresh(eng, ctr)
+    if ctr.status != "paused":
+        raise Conflict(f"Container {ctr.id} is not paused")
+    _freeze(eng, ctr, False)
+    save_state(eng, ctr, Status="running")
+
+
+# --- reconciling -----------------------------------------------------------------------------------------------
+
+VOLATILE = ("Pid", "PidStart", "StartedAt", "Health", "RestartCount", "ExitCode", "FinishedAt", "OOMKilled")
 
 
 def refresh(eng: Engine, ctr: Container) -> None:
-    """Find out the truth about a container recorded as running whose watcher is gone."""
-    if ctr.status != "running":
+    """Bring `ctr.state` up to date with its monitor's state file; record an end nobody recorded."""
+    if ctr.status not in ACTIVE:
         return
-    watcher = int(ctr.state.get("MonitorPid") or 0)
-    if watcher and _alive(watcher):
+    st = runstate.read_state(str(eng.runroot), ctr.id) or {}
+    if st.get("Final"):
+        _record_end(eng, ctr, st)
         return
-    save_state(eng, ctr, Status="exited", ExitCode=ctr.state.get("ExitCode") or 137, FinishedAt=now_rfc3339(),
-               Pid=0, MonitorPid=0)
+    if monitor_alive(ctr):
+        for k in VOLATILE:
+            if k in st:
+                ctr.state[k] = st[k]
+        if st.get("Status") == "restarting":
+            ctr.state["Status"] = "restarting"
+        elif st.get("Status") == "running" and ctr.state.get("Status") == "restarting":
+            ctr.state["Status"] = "running"
+        return
+    # the monitor is gone (killed): trust the container's init process, identified by pid and start time
+    pid = int(st.get("Pid") or ctr.state.get("Pid") or 0)
+    ticks = st.get("PidStart") if "PidStart" in st else ctr.state.get("PidStart")
+    if pid and runstate.same_process(pid, ticks):
+        ctr.state["Pid"] = pid
+        ctr.state["PidStart"] = ticks
+        return
+    last = int(ctr.state.get("LastSignal") or 0)
+    _record_end(eng, ctr, {"ExitCode": 128 + last if last else 255, "FinishedAt": now_rfc3339(), "Pid": 0,
+                           "OOMKilled": False, "Error": "" if last else "the container's monitor was killed"})
 
 
-def kill(eng: Engine, ctr: Container, sig: str = "SIGKILL", wait: bool = False) -> None:
-    subprocess.run(runtime_cmd(eng, "kill", ctr.id, sig, runtime=ctr.options.runtime), capture_output=True,
-                   timeout=30)
-    if wait:
-        watcher = int(ctr.state.get("MonitorPid") or 0)
-        if watcher and watcher != os.getpid():
-            for _ in range(200):
-                if not _alive(watcher):
-                    break
-                import time
-
-                time.sleep(0.05)
+def _record_end(eng: Engine, ctr: Container, st: dict[str, Any]) -> None:
+    fields = {k: st[k] for k in ("ExitCode", "FinishedAt", "OOMKilled", "Error", "RestartCount", "Health",
+                                 "StartedAt") if k in st}
+    if ctr.extra.get("health") and fields.get("Health"):
+        fields["Health"] = dict(fields["Health"], Status="unhealthy") if False else fields["Health"]
+    save_state(eng, ctr, Status="exited", Pid=0, MonitorPid=0, LastSignal=0, **fields)
+    release(eng, ctr)
 
 
 def release(eng: Engine, ctr: Container) -> None:
-    """Remove what the runtime keeps for the container (state dir, cgroup); idempotent."""
-    if (eng.runtime_root / ctr.id).exists() or ctr.options.runtime not in ("", "tug", "tug-runtime"):
-        subprocess.run(runtime_cmd(eng, "delete", "--force", ctr.id, runtime=ctr.options.runtime),
-                       capture_output=True, timeout=30)
-    Path(eng.container_dir(ctr.id) / "init.pid").unlink(missing_ok=True)
+    """Remove what the runtime and the monitor keep for a container that no longer runs; idempotent."""
+    o = ctr.options
+    state_dir = (eng.runtime_root if o.runtime in ("", "tug", "tug-runtime")
+                 else eng.runroot / os.path.basename(o.runtime)) / ctr.id
+    if state_dir.exists():
+        subprocess.run(runtime_cmd(eng, "delete", "--force", ctr.id, runtime=o.runtime), capture_output=True,
+                       timeout=30)
+    from tug.engine import netattach  # issue 8: addresses, veths, nft rules, hosts entries, netns holder
+
+    netattach.release(eng.runroot, ctr.id)
+    rd = run_dir(eng, ctr)
+    if os.path.isdir(rd) and not monitor_alive(ctr):
+        import shutil
+
+        shutil.rmtree(rd, ignore_errors=True)

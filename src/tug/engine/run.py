@@ -1,16 +1,57 @@
-"""`tug run`: create then start attached; honour --rm."""
+"""`tug run`: create, then start under a monitor, attached (relaying our stdio) or detached (`-d`)."""
 
 from __future__ import annotations
 
 from tug.engine import containers, lifecycle
+from tug.engine.containers import Container
 from tug.engine.engine import Engine
+from tug.errors import TugError
 from tug.spec.options import RunOptions
 
 
-def run(eng: Engine, opts: RunOptions) -> int:
+def attach_request(opts: RunOptions) -> dict[str, object]:
+    from tug.engine.attach import terminal_size
+
+    return {"stdin": opts.interactive, "stdout": True, "stderr": True,
+            "resize": terminal_size() if opts.tty else None}
+
+
+def run(eng: Engine, opts: RunOptions, sig_proxy: bool = True) -> tuple[Container, int]:
+    """Returns the container and the exit code (0 for `-d`, once the container is running)."""
     ctr = containers.create(eng, opts)
     try:
-        return lifecycle.start_foreground(eng, ctr)
-    finally:
+        sock = lifecycle.start(eng, ctr, None if opts.detach else attach_request(opts))
+    except TugError:
         if opts.rm:
             containers.remove(eng, ctr.id, force=True)
+        raise
+    if sock is None:
+        return ctr, 0
+    return ctr, finish_attached(eng, ctr, sock, opts.tty, opts.interactive, sig_proxy)
+
+
+def finish_attached(eng: Engine, ctr: Container, sock, tty: bool, stdin: bool, sig_proxy: bool) -> int:
+    """Relay until the container's process ends; its exit code. Detaching (ctrl-p ctrl-q) returns 0."""
+    from tug.engine.attach import relay
+
+    try:
+        code = relay(sock, tty=tty, stdin=stdin, sig_proxy=sig_proxy)
+    finally:
+        sock.close()
+    if code is None:  # detached, or the monitor went away: ask the store what happened
+        try:
+            fresh = containers.find(eng, ctr.id)
+        except TugError:
+            return 0
+        lifecycle.refresh(eng, fresh)
+        if fresh.status in lifecycle.ACTIVE:
+            return 0
+        code = int(fresh.state.get("ExitCode") or 0)
+    if not ctr.options.rm:
+        lifecycle._wait_monitor_gone(ctr, timeout=5) if ctr.options.restart in (None, "", "no") else None
+        try:
+            fresh = containers.find(eng, ctr.id)
+            lifecycle.refresh(eng, fresh)
+        except TugError:
+            pass
+    return code

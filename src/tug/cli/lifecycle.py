@@ -1,0 +1,177 @@
+"""Lifecycle verbs: start, stop, kill, restart, wait, pause, unpause, rename, attach."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from tug.cli.common import engine, store_options
+
+
+def each(ctx: click.Context, names: tuple[str, ...], act: Callable[[Any, Any], object], root_: str | None,
+         runroot_: str | None, echo_name: bool = True) -> int:
+    """Apply `act(engine, container)` to every name; print the name as given (docker does), errors on stderr."""
+    from tug.engine import containers
+    from tug.errors import TugError
+
+    eng = engine(ctx, root_, runroot_)
+    code = 0
+    for n in names:
+        try:
+            out = act(eng, containers.find(eng, n))
+            if echo_name:
+                click.echo(n)
+            elif out is not None:
+                click.echo(str(out))
+        except TugError as e:
+            click.echo(f"Error response from daemon: {e.one_line()}", err=True)
+            code = 1
+    return code
+
+
+@click.command("start")
+@click.option("-a", "--attach", is_flag=True)
+@click.option("-i", "--interactive", is_flag=True)
+@click.option("--detach-keys", hidden=True)
+@click.argument("names", nargs=-1, required=True)
+@store_options
+@click.pass_context
+def start(ctx, attach, interactive, detach_keys, names, root_, runroot_) -> int:
+    """Start one or more stopped containers."""
+    from tug.engine import containers, lifecycle
+    from tug.engine import run as erun
+
+    if not (attach or interactive):
+        return each(ctx, names, lambda eng, c: lifecycle.start(eng, c), root_, runroot_)
+    if len(names) > 1:
+        raise click.UsageError("you cannot start and attach multiple containers at once")
+    eng = engine(ctx, root_, runroot_)
+    ctr = containers.find(eng, names[0])
+    stdin = interactive and ctr.options.interactive
+    sock = lifecycle.start(eng, ctr, {"stdin": stdin, "stdout": True, "stderr": True,
+                                      "resize": erun.attach_request(ctr.options)["resize"]})
+    assert sock is not None
+    return erun.finish_attached(eng, ctr, sock, ctr.options.tty, stdin, True)
+
+
+@click.command("stop")
+@click.option("-t", "--time", "--timeout", "timeout", type=int, default=None)
+@click.option("-s", "--signal", "sig", default=None)
+@click.argument("names", nargs=-1, required=True)
+@store_options
+@click.pass_context
+def stop(ctx, timeout, sig, names, root_, runroot_) -> int:
+    """Stop one or more running containers."""
+    from tug.engine import lifecycle
+
+    def act(eng, c):
+        if sig:
+            c.extra["stop_signal"] = sig
+        lifecycle.stop(eng, c, timeout)
+
+    return each(ctx, names, act, root_, runroot_)
+
+
+@click.command("kill")
+@click.option("-s", "--signal", "sig", default="SIGKILL")
+@click.argument("names", nargs=-1, required=True)
+@store_options
+@click.pass_context
+def kill(ctx, sig, names, root_, runroot_) -> int:
+    """Kill one or more running containers."""
+    from tug.engine import lifecycle
+
+    lifecycle.signal_number(sig)  # a bad signal fails before anything is sent
+    return each(ctx, names, lambda eng, c: lifecycle.kill(eng, c, sig), root_, runroot_)
+
+
+@click.command("restart")
+@click.option("-t", "--time", "--timeout", "timeout", type=int, default=None)
+@click.option("-s", "--signal", "sig", default=None)
+@click.argument("names", nargs=-1, required=True)
+@store_options
+@click.pass_context
+def restart(ctx, timeout, sig, names, root_, runroot_) -> int:
+    """Restart one or more containers."""
+    from tug.engine import containers, lifecycle
+
+    def act(eng, c):
+        if sig:
+            c.extra["stop_signal"] = sig
+        lifecycle.stop(eng, c, timeout)
+        lifecycle.start(eng, containers.find(eng, c.id))
+
+    return each(ctx, names, act, root_, runroot_)
+
+
+@click.command("wait")
+@click.argument("names", nargs=-1, required=True)
+@store_options
+@click.pass_context
+def wait(ctx, names, root_, runroot_) -> int:
+    """Block until one or more containers stop, then print their exit codes."""
+    from tug.engine import lifecycle
+
+    return each(ctx, names, lambda eng, c: lifecycle.wait(eng, c), root_, runroot_, echo_name=False)
+
+
+@click.command("pause")
+@click.argument("names", nargs=-1, required=True)
+@store_options
+@click.pass_context
+def pause(ctx, names, root_, runroot_) -> int:
+    """Pause all processes within one or more containers."""
+    from tug.engine import lifecycle
+
+    return each(ctx, names, lambda eng, c: lifecycle.pause(eng, c), root_, runroot_)
+
+
+@click.command("unpause")
+@click.argument("names", nargs=-1, required=True)
+@store_options
+@click.pass_context
+def unpause(ctx, names, root_, runroot_) -> int:
+    """Unpause all processes within one or more containers."""
+    from tug.engine import lifecycle
+
+    return each(ctx, names, lambda eng, c: lifecycle.unpause(eng, c), root_, runroot_)
+
+
+@click.command("rename")
+@click.argument("old")
+@click.argument("new")
+@store_options
+@click.pass_context
+def rename(ctx, old, new, root_, runroot_) -> int:
+    """Rename a container."""
+    from tug.engine import containers
+
+    containers.rename(engine(ctx, root_, runroot_), old, new)
+    return 0
+
+
+@click.command("attach")
+@click.option("--no-stdin", is_flag=True)
+@click.option("--sig-proxy", type=click.BOOL, default=True)
+@click.option("--detach-keys", hidden=True)
+@click.argument("name")
+@store_options
+@click.pass_context
+def attach(ctx, no_stdin, sig_proxy, detach_keys, name, root_, runroot_) -> int:
+    """Attach local standard input, output, and error streams to a running container."""
+    from tug.engine import containers, lifecycle
+    from tug.engine import run as erun
+    from tug.errors import Conflict
+
+    eng = engine(ctx, root_, runroot_)
+    ctr = containers.find(eng, name)
+    lifecycle.refresh(eng, ctr)
+    if ctr.status not in ("running", "restarting"):
+        raise Conflict("You cannot attach to a stopped container, start it first" if ctr.status != "paused"
+                       else "You cannot attach to a paused container, unpause it first")
+    stdin = ctr.options.interactive and not no_stdin
+    sock = lifecycle.connect(eng, ctr, {"stdin": stdin, "stdout": True, "stderr": True,
+                                        "resize": erun.attach_request(ctr.options)["resize"]})
+    return erun.finish_attached(eng, ctr, sock, ctr.options.tty, stdin, sig_proxy)

@@ -1,0 +1,810 @@
+"""The per-container monitor: a small detached process that runs one container from start to end.
+
+Started by `tug start`/`tug run` (double fork, setsid, a fresh interpreter with `-I -S`), it
+  - becomes a child subreaper and enters a private mount namespace where it mounts the container's overlay root
+    (the host's mount table never sees it);
+  - runs the OCI runtime's `create` (with a console socket for `-t`, receiving the pty master; otherwise pipes for
+    stdio) and `start`, and reports the outcome on a sync pipe to the command that started it;
+  - copies the container's output to the json-file log (with rotation) and to attached clients on a unix socket
+    (`attach.sock` in the run directory), and their input to the container;
+  - reaps the container's init, records the exit code, OOM kill and finish time in `state.json`, runs healthchecks,
+    applies the restart policy, and on the end deletes the runtime state (and the cgroup with it), unmounts, and
+    removes the container when `--rm` was given.
+
+It imports nothing heavier than `json`, `socket` and `select` (no click, no sqlite while the container runs), so its
+memory stays below containerd-shim's. It never talks to the store database, except to honour `--rm` at the very end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+
+from tug.engine import streams as fr
+from tug.engine.health import HealthState, probe_args
+from tug.engine.logs import JsonFileWriter
+from tug.engine.restart import Policy, next_delay, should_restart
+from tug.engine.runstate import now_rfc3339, start_ticks, write_json
+
+READ = select.POLLIN | select.POLLHUP | select.POLLERR
+CHUNK = 65536
+CLIENT_BUFFER_LIMIT = 8 * 1024 * 1024
+
+
+class StartFailed(Exception):
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = failure_code(message) if code is None else code
+
+
+def failure_code(message: str) -> int:
+    """docker's exit codes for a process that could not be started: 127 not found, 126 not executable."""
+    low = message.lower()
+    if "not found" in low or "no such file" in low:
+        return 127
+    if "permission denied" in low or "not executable" in low or "exec format error" in low:
+        return 126
+    return 125
+
+
+def runtime_message(raw: bytes) -> str:
+    """The useful part of a runtime's error output (runc writes logfmt `msg="..."`)."""
+    lines = [ln for ln in raw.decode("utf-8", "replace").splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    last = lines[-1]
+    if 'msg="' in last:
+        msg = last.split('msg="', 1)[1]
+        msg = msg.rsplit('"', 1)[0] if '"' in msg else msg
+        return msg.replace('\\"', '"')
+    if last.startswith("{"):
+        try:
+            return str(json.loads(last).get("msg") or last)
+        except ValueError:
+            pass
+    return last
+
+
+class Client:
+    def __init__(self, sock: socket.socket, wants: dict[str, bool] | None = None) -> None:
+        self.sock = sock
+        self.dec = fr.Decoder()
+        self.wants = wants
+        self.out = bytearray()
+        self.closing = False
+
+    def send(self, kind: int, payload: bytes = b"") -> None:
+        if len(self.out) < CLIENT_BUFFER_LIMIT:
+            self.out.extend(fr.frame(kind, payload))
+
+
+class Monitor:
+    def __init__(self, rundir: str, cfg: dict, sync_fd: int, attach_fd: int) -> None:
+        self.rundir = rundir
+        self.cfg = cfg
+        self.sync_fd = sync_fd
+        self.id = cfg["id"]
+        self.tty = bool(cfg.get("tty"))
+        rp = cfg.get("restart") or {}
+        self.policy = Policy(rp.get("Name", "no"), rp.get("MaximumRetryCount", 0))
+        self.state: dict = {"Status": "created", "Pid": 0, "ExitCode": 0, "Error": "", "OOMKilled": False,
+                            "StartedAt": "", "FinishedAt": "", "RestartCount": int(cfg.get("restart_count", 0)),
+                            "MonitorPid": os.getpid(), "MonitorStart": start_ticks(os.getpid()), "Final": False}
+        self.clients: dict[int, Client] = {}
+        self.outputs: dict[int, str] = {}  # fd -> stream name
+        self.stdin_fd = -1
+        self.stdin_buf = bytearray()
+        self.stdin_eof = False
+        self.init_pid = 0
+        self.started_mono = 0.0
+        self.no_restart = False
+        self.stop_deadline = 0.0
+        self.restart_at = 0.0
+        self.delay = 0.0
+        self.health_cfg = cfg.get("health")
+        self.health = HealthState(self.health_cfg["retries"]) if self.health_cfg else None
+        self.probe: dict | None = None
+        self.next_probe = 0.0
+        log = cfg["log"]
+        self.log = JsonFileWriter(log["path"], log["max_size"], log["max_files"])
+        self.poll = select.poll()
+        self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.listener = self._listen()
+        if attach_fd >= 0:
+            sock = socket.socket(fileno=attach_fd)
+            self._add_client(sock, cfg.get("attach") or {"stdin": False, "stdout": True, "stderr": True})
+
+    # --- setup -------------------------------------------------------------------------------------------------
+
+    def _listen(self) -> socket.socket:
+        dfd = os.open(self.rundir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            path = f"/proc/self/fd/{dfd}/attach.sock"
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+            s.bind(path)
+            os.chmod(path, 0o600)
+        finally:
+            os.close(dfd)
+        s.listen(16)
+        s.setblocking(False)
+        self.poll.register(s.fileno(), select.POLLIN)
+        return s
+
+    def _add_client(self, sock: socket.socket, wants: dict[str, bool] | None) -> None:
+        sock.setblocking(False)
+        c = Client(sock, wants)
+        self.clients[sock.fileno()] = c
+        self.poll.register(sock.fileno(), READ)
+
+    def mount_rootfs(self) -> None:
+        m = self.cfg.get("mount")
+        if not m:
+            return
+        from tug.sys.mountns import enter_private_mount_namespace, mount
+
+        enter_private_mount_namespace()
+        if m.get("cwd"):
+            os.chdir(m["cwd"])
+        mount(m["source"], m["target"], m["fstype"], 0, m["data"])
+        os.chdir("/")
+
+    def unmount_rootfs(self) -> None:
+        m = self.cfg.get("mount")
+        if m:
+            from tug.sys.mountns import MNT_DETACH, umount
+
+            try:
+                umount(m["target"], MNT_DETACH)
+            except Exception:  # noqa: BLE001 - the namespace goes away with this process anyway
+                pass
+
+    # --- runtime calls -----------------------------------------------------------------------------------------
+
+    def _spawn(self, args: list[str], stdin: int, stdout: int, stderr: int) -> int:
+        argv = [*self.cfg["runtime"], *args]
+        acts = [(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, stdout, 1), (os.POSIX_SPAWN_DUP2, stderr, 2)]
+        return os.posix_spawn(argv[0], argv, os.environ, file_actions=acts)
+
+    def _wait(self, pid: int) -> int:
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+    def _runtime(self, *args: str) -> tuple[int, bytes]:
+        """Run a runtime verb to the end; (exit code, stderr)."""
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        r, w = os.pipe2(os.O_CLOEXEC)
+        try:
+            pid = self._spawn(list(args), null, null, w)
+            os.close(w)
+            w = -1
+            err = bytearray()
+            while chunk := os.read(r, CHUNK):
+                err.extend(chunk)
+            return self._wait(pid), bytes(err)
+        finally:
+            os.close(null)
+            os.close(r)
+            if w >= 0:
+                os.close(w)
+
+    def start_container(self) -> None:
+        """runtime create (stdio or console socket) then start; sets init_pid. Raises StartFailed."""
+        pid_file = os.path.join(self.rundir, "init.pid")
+        try:
+            os.unlink(pid_file)
+        except FileNotFoundError:
+            pass
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        to_close = [null]
+        console = None
+        cdir = -1
+        err_r = -1
+        try:
+            args = ["create", "--bundle", self.cfg["bundle"], "--pid-file", pid_file]
+            if self.tty:
+                cdir = os.open(self.rundir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+                cpath = f"/proc/{os.getpid()}/fd/{cdir}/console.sock"
+                try:
+                    os.unlink(cpath)
+                except FileNotFoundError:
+                    pass
+                console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+                console.bind(cpath)
+                console.listen(1)
+                args += ["--console-socket", cpath]
+                err_r, err_w = os.pipe2(os.O_CLOEXEC)
+                to_close.append(err_w)
+                stdio = (null, null, err_w)
+            else:
+                in_r = null
+                if self.cfg.get("interactive"):
+                    in_r, in_w = os.pipe2(os.O_CLOEXEC)
+                    to_close.append(in_r)
+                    self.stdin_fd = in_w
+                out_r, out_w = os.pipe2(os.O_CLOEXEC)
+                err_r, err_w = os.pipe2(os.O_CLOEXEC)
+                to_close += [out_w, err_w]
+                stdio = (in_r, out_w, err_w)
+                self.outputs[out_r] = "stdout"
+                self.outputs[err_r] = "stderr"
+            pid = self._spawn([*args, self.id], *stdio)
+            for fd in to_close:
+                os.close(fd)
+            to_close = []
+            master = self._receive_console(console, pid) if console is not None else -1
+            code = self._wait(pid)
+            if code != 0:
+                raise StartFailed(self._drain_error(err_r) or f"runtime create exited {code}")
+            if master >= 0:
+                self.stdin_fd = master
+                self.outputs[master] = "stdout"
+                if self.cfg.get("winsize"):
+                    _set_winsize(master, *self.cfg["winsize"])
+                os.close(err_r)
+                err_r = -1
+            with open(pid_file) as f:
+                self.init_pid = int(f.read().strip())
+            self.state["PidStart"] = start_ticks(self.init_pid)
+            code, err = self._runtime("start", self.id)
+            if code != 0:
+                raise StartFailed(runtime_message(err) or f"runtime start exited {code}")
+        except StartFailed:
+            self._close_stdio()
+            self._runtime("delete", "--force", self.id)
+            raise
+        finally:
+            for fd in to_close:
+                os.close(fd)
+            if console is not None:
+                console.close()
+                try:
+                    os.unlink(os.path.join(self.rundir, "console.sock"))
+                except FileNotFoundError:
+                    pass
+            if cdir >= 0:
+                os.close(cdir)
+            if self.tty and err_r >= 0:
+                os.close(err_r)
+        for fd in self.outputs:
+            os.set_blocking(fd, False)
+            self.poll.register(fd, READ)
+        if self.stdin_fd >= 0 and not self.tty:
+            os.set_blocking(self.stdin_fd, False)
+        self.started_mono = time.monotonic()
+        self.state.update(Status="running", Pid=self.init_pid, StartedAt=now_rfc3339(), Error="", ExitCode=0,
+                          OOMKilled=False)
+        if self.health:
+            self.health.doc.update(Status="starting", FailingStreak=0)
+            self.state["Health"] = self.health.doc
+            self.next_probe = self.started_mono + self._probe_interval()
+        self.save()
+
+    def _receive_console(self, console: socket.socket, create_pid: int) -> int:
+        console.settimeout(0.1)
+        while True:
+            try:
+                conn, _ = console.accept()
+                break
+            except TimeoutError:
+                done, _ = os.waitpid(create_pid, os.WNOHANG)
+                if done:
+                    raise StartFailed("runtime create exited without sending the console") from None
+        with conn:
+            conn.settimeout(30)
+            _msg, fds, _flags, _addr = socket.recv_fds(conn, 4096, 4)
+        if not fds:
+            raise StartFailed("the runtime sent no console file descriptor")
+        for extra in fds[1:]:
+            os.close(extra)
+        os.set_inheritable(fds[0], False)
+        return fds[0]
+
+    def _drain_error(self, err_r: int) -> str:
+        if err_r < 0:
+            return ""
+        os.set_blocking(err_r, False)
+        data = bytearray()
+        try:
+            while chunk := os.read(err_r, CHUNK):
+                data.extend(chunk)
+        except BlockingIOError:
+            pass
+        return runtime_message(bytes(data))
+
+    def _close_stdio(self) -> None:
+        fds = set(self.outputs) | ({self.stdin_fd} if self.stdin_fd >= 0 else set())
+        for fd in fds:
+            try:
+                self.poll.unregister(fd)
+            except KeyError:
+                pass
+            os.close(fd)
+        self.outputs.clear()
+        self.stdin_fd = -1
+        self.stdin_buf.clear()
+        self.stdin_eof = False
+
+    def save(self) -> None:
+        write_json(os.path.join(self.rundir, "state.json"), self.state)
+
+    # --- the loop ----------------------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.poll.register(self.wake_r, select.POLLIN)
+        while True:
+            timeout = self._timeout()
+            try:
+                events = self.poll.poll(timeout)
+            except InterruptedError:
+                events = []
+            for fd, ev in events:
+                if fd == self.wake_r:
+                    _drain(self.wake_r)
+                elif fd == self.listener.fileno():
+                    self._accept()
+                elif fd in self.outputs:
+                    self._read_output(fd)
+                elif fd in self.clients:
+                    self._client_event(self.clients[fd], ev)
+                elif fd == self.stdin_fd:
+                    if ev & (select.POLLERR | select.POLLHUP):
+                        self.stdin_buf.clear()
+                        self.stdin_eof = True
+                    self._flush_stdin()
+                elif self.probe is not None and fd == self.probe["out"]:
+                    self._read_probe()
+            if self._reap():
+                return 0
+            self._timers()
+
+    def _timeout(self) -> int:
+        deadlines = [d for d in (self.stop_deadline, self.restart_at) if d]
+        if self.health and self.init_pid:
+            deadlines.append(self.probe["deadline"] if self.probe else self.next_probe)
+        if not deadlines:
+            return -1
+        return max(0, int((min(deadlines) - time.monotonic()) * 1000) + 1)
+
+    def _timers(self) -> None:
+        now = time.monotonic()
+        if self.stop_deadline and now >= self.stop_deadline and self.init_pid:
+            _kill(self.init_pid, signal.SIGKILL)
+            self.stop_deadline = 0.0
+        if self.restart_at and now >= self.restart_at:
+            self.restart_at = 0.0
+            self._restart()
+        if self.health and self.init_pid:
+            if self.probe and now >= self.probe["deadline"]:
+                self._probe_timeout()
+            elif not self.probe and now >= self.next_probe:
+                self._start_probe()
+
+    def _reap(self) -> bool:
+        """Reap every child; True when the monitor's work is over."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return False
+            if pid == 0:
+                return False
+            code = os.waitstatus_to_exitcode(status)
+            if code < 0:
+                code = 128 - code
+            if self.probe is not None and pid == self.probe["pid"]:
+                self._probe_done(code)
+            elif pid == self.init_pid and self._container_exited(code):
+                return True
+
+    # --- io ----------------------------------------------------------------------------------------------------
+
+    def _accept(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except BlockingIOError:
+            return
+        conn.set_inheritable(False)
+        self._add_client(conn, None)
+
+    def _read_output(self, fd: int) -> None:
+        try:
+            data = os.read(fd, CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO from a pty master whose last slave closed
+            data = b""
+        if not data:
+            self.poll.unregister(fd)
+            del self.outputs[fd]
+            if fd == self.stdin_fd:
+                self.stdin_fd = -1
+            os.close(fd)
+            return
+        self._deliver(self.outputs[fd], data)
+
+    def _deliver(self, stream: str, data: bytes) -> None:
+        self.log.write(stream, data)
+        kind = fr.STDOUT if stream == "stdout" else fr.STDERR
+        for c in list(self.clients.values()):
+            if c.wants and c.wants.get(stream):
+                c.send(kind, data)
+                self._flush_client(c)
+
+    def _client_event(self, c: Client, ev: int) -> None:
+        fd = c.sock.fileno()
+        if ev & select.POLLOUT:
+            self._flush_client(c)
+        if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
+            try:
+                data = c.sock.recv(CHUNK)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._drop(fd)
+                return
+            for kind, payload in c.dec.feed(data):
+                self._handle(c, kind, payload)
+
+    def _handle(self, c: Client, kind: int, payload: bytes) -> None:
+        if kind == fr.HELLO:
+            c.wants = json.loads(payload or b"{}")
+            if c.wants.get("resize") and self.tty and self.stdin_fd >= 0:
+                _set_winsize(self.stdin_fd, *c.wants["resize"])
+        elif kind == fr.STDIN and self.stdin_fd >= 0 and c.wants and c.wants.get("stdin"):
+            self.stdin_buf.extend(payload)
+            self._flush_stdin()
+        elif kind == fr.STDIN_EOF and not self.tty and c.wants and c.wants.get("stdin"):
+            self.stdin_eof = True
+            self._flush_stdin()
+        elif kind == fr.RESIZE and self.tty and self.stdin_fd >= 0:
+            _set_winsize(self.stdin_fd, *struct.unpack("!HH", payload))
+        elif kind == fr.SIGNAL and self.init_pid:
+            _kill(self.init_pid, int(payload))
+        elif kind == fr.KILL:
+            self.no_restart = True
+            if self.init_pid:
+                _kill(self.init_pid, int(payload))
+            elif self.restart_at:
+                self.restart_at = 0.0
+                self._finish()
+        elif kind == fr.STOP:
+            timeout, sig = (int(x) for x in payload.split())
+            self.no_restart = True
+            if self.init_pid:
+                _kill(self.init_pid, sig)
+                self.stop_deadline = time.monotonic() + max(0, timeout)
+            elif self.restart_at:
+                self.restart_at = 0.0
+                self._finish()
+
+    def _flush_client(self, c: Client) -> None:
+        fd = c.sock.fileno()
+        if c.out:
+            try:
+                n = c.sock.send(c.out)
+                del c.out[:n]
+            except BlockingIOError:
+                pass
+            except OSError:
+                self._drop(fd)
+                return
+        self.poll.modify(fd, READ | (select.POLLOUT if c.out else 0))
+        if c.closing and not c.out:
+            self._drop(fd)
+
+    def _drop(self, fd: int) -> None:
+        c = self.clients.pop(fd, None)
+        if c is None:
+            return
+        try:
+            self.poll.unregister(fd)
+        except KeyError:
+            pass
+        c.sock.close()
+
+    def _flush_stdin(self) -> None:
+        fd = self.stdin_fd
+        if fd < 0:
+            return
+        if self.stdin_buf:
+            try:
+                n = os.write(fd, self.stdin_buf)
+                del self.stdin_buf[:n]
+            except BlockingIOError:
+                pass
+            except OSError:
+                self.stdin_buf.clear()
+        if fd in self.outputs:  # the pty master: also an output
+            self.poll.modify(fd, READ | (select.POLLOUT if self.stdin_buf else 0))
+            return
+        if self.stdin_buf:
+            try:
+                self.poll.register(fd, select.POLLOUT)
+            except OSError:
+                pass
+            return
+        try:
+            self.poll.unregister(fd)
+        except KeyError:
+            pass
+        if self.stdin_eof:
+            os.close(fd)
+            self.stdin_fd = -1
+
+    # --- the end of a run --------------------------------------------------------------------------------------
+
+    def _container_exited(self, code: int) -> bool:
+        for fd in list(self.outputs):  # what the container wrote before it ended
+            while fd in self.outputs:
+                before = len(self.outputs)
+                self._read_output(fd)
+                if len(self.outputs) == before and not _readable(fd):
+                    break
+        self.log.flush()
+        self._close_stdio()
+        self._end_probe()
+        oom = _oom_killed(self.cfg.get("cgroup_paths") or [])
+        self._runtime("delete", "--force", self.id)
+        ran = time.monotonic() - self.started_mono
+        self.init_pid = 0
+        self.stop_deadline = 0.0
+        self.state.update(Status="exited", Pid=0, ExitCode=code, OOMKilled=oom, FinishedAt=now_rfc3339())
+        for c in list(self.clients.values()):
+            c.send(fr.EXIT, str(code).encode())
+            c.closing = True
+            self._flush_client(c)
+        if should_restart(self.policy, code, self.state["RestartCount"], self.no_restart):
+            self.delay = next_delay(self.delay, ran)
+            self.restart_at = time.monotonic() + self.delay
+            self.state["Status"] = "restarting"
+            self.save()
+            return False
+        return self._finish()
+
+    def _restart(self) -> None:
+        try:
+            self.start_container()
+            self.state["RestartCount"] += 1
+            self.save()
+        except StartFailed as e:
+            self.state.update(Status="exited", Error=str(e), ExitCode=e.code, FinishedAt=now_rfc3339())
+            if should_restart(self.policy, e.code, self.state["RestartCount"], self.no_restart):
+                self.state["RestartCount"] += 1
+                self.delay = next_delay(self.delay, 0)
+                self.restart_at = time.monotonic() + self.delay
+                self.state["Status"] = "restarting"
+                self.save()
+            else:
+                self._finish()
+
+    def _finish(self) -> bool:
+        self.unmount_rootfs()
+        self.state["Final"] = True
+        self.state["Status"] = "exited"
+        self.save()
+        self.log.close()
+        if self.cfg.get("rm"):
+            remove_container(self.cfg)
+        for c in list(self.clients.values()):
+            c.sock.setblocking(True)
+            try:
+                c.sock.sendall(c.out)
+            except OSError:
+                pass
+            self._drop(c.sock.fileno())
+        raise SystemExit(0)
+
+    # --- healthchecks ------------------------------------------------------------------------------------------
+
+    def _probe_interval(self) -> float:
+        hc = self.health_cfg
+        in_start = time.monotonic() - self.started_mono < hc["start_period"]
+        return hc["start_interval"] if in_start and hc["start_period"] else hc["interval"]
+
+    def _start_probe(self) -> None:
+        hc = self.health_cfg
+        r, w = os.pipe2(os.O_CLOEXEC)
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        pid_file = os.path.join(self.rundir, "probe.pid")
+        try:
+            pid = self._spawn(["exec", "--process", self.cfg["probe_process"], "--pid-file", pid_file, self.id],
+                              null, w, w)
+        except OSError as e:
+            os.close(r)
+            self._record_probe(now_rfc3339(), -1, f"cannot run the healthcheck: {e}")
+            return
+        finally:
+            os.close(w)
+            os.close(null)
+        os.set_blocking(r, False)
+        self.poll.register(r, READ)
+        self.probe = {"pid": pid, "out": r, "buf": bytearray(), "start": now_rfc3339(),
+                      "deadline": time.monotonic() + hc["timeout"], "pid_file": pid_file, "timed_out": False}
+        _ = probe_args  # the process document was written by the engine from probe_args
+
+    def _read_probe(self) -> None:
+        p = self.probe
+        try:
+            data = os.read(p["out"], CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            if len(p["buf"]) < 8192:
+                p["buf"].extend(data)
+        else:
+            self.poll.unregister(p["out"])
+            os.close(p["out"])
+            p["out"] = -1
+
+    def _probe_timeout(self) -> None:
+        p = self.probe
+        p["timed_out"] = True
+        p["deadline"] = time.monotonic() + 5
+        try:
+            with open(p["pid_file"]) as f:
+                _kill(int(f.read().strip()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+        _kill(p["pid"], signal.SIGKILL)
+
+    def _probe_done(self, code: int) -> None:
+        p = self.probe
+        if p["out"] >= 0:
+            while _readable(p["out"]) and p["out"] >= 0:
+                self._read_probe()
+        self._end_probe()
+        if p["timed_out"]:
+            code, out = -1, f"Health check exceeded timeout ({_go_duration(self.health_cfg['timeout'])})"
+        else:
+            out = p["buf"].decode("utf-8", "replace")
+        self._record_probe(p["start"], code, out)
+
+    def _record_probe(self, start: str, code: int, output: str) -> None:
+        in_start = time.monotonic() - self.started_mono < self.health_cfg["start_period"]
+        self.health.record(start, now_rfc3339(), code, output, in_start)
+        self.state["Health"] = self.health.doc
+        self.next_probe = time.monotonic() + self._probe_interval()
+        self.save()
+
+    def _end_probe(self) -> None:
+        p = self.probe
+        if p is None:
+            return
+        if p["out"] >= 0:
+            try:
+                self.poll.unregister(p["out"])
+            except KeyError:
+                pass
+            os.close(p["out"])
+            p["out"] = -1
+        self.probe = None
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------
+
+def _kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _readable(fd: int) -> bool:
+    try:
+        r, _, _ = select.select([fd], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return bool(r)
+
+
+def _set_winsize(fd: int, rows: int, cols: int) -> None:
+    import fcntl
+    import termios
+
+    try:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    except OSError:
+        pass
+
+
+def _go_duration(seconds: float) -> str:
+    if seconds == int(seconds):
+        s = int(seconds)
+        m, s = divmod(s, 60)
+        h, m = divmod(m, 60)
+        out = (f"{h}h" if h else "") + (f"{m}m" if h or m else "") + f"{s}s"
+        return out
+    return f"{seconds}s"
+
+
+def _oom_killed(paths: list[str]) -> bool:
+    """Did the kernel's OOM killer act in the container's memory cgroup (v2 memory.events, v1 oom_control)?"""
+    for p in paths:
+        for name in ("memory.events", "memory.oom_control"):
+            try:
+                with open(os.path.join(p, name)) as f:
+                    for line in f:
+                        key, _, value = line.partition(" ")
+                        if key == "oom_kill" and int(value) > 0:
+                            return True
+            except (OSError, ValueError):
+                continue
+    return False
+
+
+def remove_container(cfg: dict) -> None:
+    """`--rm`: remove the container from the store (the one time the monitor opens the database)."""
+    try:
+        import site
+
+        site.main()
+        from tug.engine import containers
+        from tug.engine.engine import Engine
+
+        eng = Engine.from_env(cfg["root"], cfg["runroot"])
+        containers.remove(eng, cfg["id"], force=True)
+    except Exception as e:  # noqa: BLE001 - reported in the monitor's log; the container stays listed
+        os.write(2, f"tug-monitor: removing {cfg['id'][:12]}: {e}\n".encode())
+
+
+def main() -> None:
+    rundir, sync_fd, attach_fd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    for fd in (sync_fd, attach_fd):
+        if fd >= 0:
+            os.set_inheritable(fd, False)
+    with open(os.path.join(rundir, "monitor.json")) as f:
+        cfg = json.load(f)
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE, signal.SIGTTOU, signal.SIGTTIN):
+        signal.signal(sig, signal.SIG_IGN)
+    from tug.sys.prctl import set_child_subreaper
+
+    set_child_subreaper(True)
+    mon = Monitor(rundir, cfg, sync_fd, attach_fd)
+    signal.set_wakeup_fd(mon.wake_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    try:
+        mon.mount_rootfs()
+        mon.start_container()
+    except Exception as e:  # noqa: BLE001 - every start failure is reported to the waiting command
+        code = e.code if isinstance(e, StartFailed) else 125
+        msg = str(e) or type(e).__name__
+        mon.state.update(Status="exited", Error=msg, ExitCode=code, Final=True, FinishedAt=now_rfc3339())
+        mon.save()
+        mon.unmount_rootfs()
+        _report(sync_fd, {"ok": False, "error": msg, "code": code})
+        sys.exit(1)
+    _report(sync_fd, {"ok": True, "pid": mon.init_pid, "started_at": mon.state["StartedAt"],
+                      "monitor_pid": os.getpid(), "monitor_start": mon.state["MonitorStart"]})
+    mon.run()
+
+
+def _report(fd: int, doc: dict) -> None:
+    if fd < 0:
+        return
+    try:
+        fr.write_all(fd, json.dumps(doc).encode())
+    except OSError:
+        pass
+    os.close(fd)
