@@ -36,6 +36,10 @@ class RunOptions:
     expose: list[str] = field(default_factory=list)
     dns: list[str] = field(default_factory=list)
     add_hosts: list[str] = field(default_factory=list)
+    ip: str | None = None  # --ip on a user network (issue 8)
+    mac_address: str | None = None
+    network_aliases: list[str] = field(default_factory=list)  # --network-alias
+    volumes_from: list[str] = field(default_factory=list)  # --volumes-from CONTAINER[:ro|rw]
     # security (issue 7 grows these)
     privileged: bool = False
     cap_add: list[str] = field(default_factory=list)
@@ -72,6 +76,11 @@ class RunOptions:
     stop_timeout: int | None = None
     log_opts: list[str] = field(default_factory=list)
     health_cmd: str | None = None
+    health_interval: str | None = None  # Go durations: "30s", "1m30s"
+    health_timeout: str | None = None
+    health_retries: int | None = None
+    health_start_period: str | None = None
+    health_start_interval: str | None = None
     no_healthcheck: bool = False
     platform: str | None = None
     runtime: str = "tug"  # the OCI runtime: "tug" (tug-runtime), or another runc-compatible binary such as runc
