@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from tug.cgroups.cgroup import Cgroup
 from tug.cgroups.files import REAL, Files, failure
@@ -20,9 +19,6 @@ from tug.cgroups.paths import normalize
 from tug.cgroups.v1 import V1Cgroup, fill_cpuset
 from tug.cgroups.v2 import V2Cgroup, make_dirs
 from tug.errors import NotFound, Unavailable
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def _join(base: str, rel: str) -> str:
@@ -50,7 +46,7 @@ class Manager:
 class V2Manager(Manager):
     version = "v2"
 
-    def __init__(self, root: str | Path, own: str = "/", files: Files = REAL) -> None:
+    def __init__(self, root: os.PathLike[str] | str, own: str = "/", files: Files = REAL) -> None:
         self.root = str(root)
         self.own = own
         self.files = files
@@ -136,14 +132,15 @@ def _undo(partial: Cgroup, err: BaseException) -> None:
             err.add_cleanup_error(cleanup)
 
 
-def _reroot(h: Hierarchy, root: Path | None) -> Hierarchy:
+def _reroot(h: Hierarchy, root: os.PathLike[str] | str | None) -> Hierarchy:
     if root is None:
         return h
     return Hierarchy(os.path.join(str(root), h.mount_point.lstrip("/")), h.root, h.version, h.controllers)
 
 
-def for_host(mountinfo_path: str | Path = "/proc/self/mountinfo", root_override: Path | None = None,
-             proc_cgroup_path: str | Path = "/proc/self/cgroup", files: Files = REAL) -> Manager:
+def for_host(mountinfo_path: os.PathLike[str] | str = "/proc/self/mountinfo",
+             root_override: os.PathLike[str] | str | None = None,
+             proc_cgroup_path: os.PathLike[str] | str = "/proc/self/cgroup", files: Files = REAL) -> Manager:
     """The manager for what is mounted. `root_override` prefixes every mount point (a fake tree in tests)."""
     try:
         with open(mountinfo_path) as f:
