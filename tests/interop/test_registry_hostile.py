@@ -205,3 +205,19 @@ def test_resume_from_offset_after_restart(fake):
     sink.verify()
     assert fake.state["ranges"] == [f"bytes={CUT}-"]
     assert fake.sent == SIZE - CUT
+
+
+def test_parallel_failure_stops_the_others_and_joins(fake):
+    import threading
+
+    from tug.registry import progress
+
+    events: list[progress.ProgressEvent] = []
+    descs = [DESC, Descriptor(mt.OCI_LAYER, Digest.of(b"other"), 5)]
+    # the same digest from repo "truncated" fails; the second blob is unknown there (404)
+    with pytest.raises((Corrupt, TugError)) as e:
+        client().fetch_blobs_parallel(parse(f"{fake.host}/truncated:latest"), descs, HashingSink, max_workers=2,
+                                      on_event=events.append, on_complete=lambda d, s: s.verify())
+    assert one_line(e.value)
+    assert not [t for t in threading.enumerate() if t.name.startswith("tug-fetch")]
+    assert not [ev for ev in events if ev.state == progress.DOWNLOAD_COMPLETE]
