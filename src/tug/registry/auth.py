@@ -81,19 +81,21 @@ class Authenticator:
             raise Unauthorized(f"registry {host} asks for an authentication scheme tug does not support")
         with self._lock:
             self._tokens.pop((host, tuple(sorted(scopes))), None)
-        return self._answer(host, chal, scopes)
+        return self._answer(host, chal, scopes, merge=True)
 
     def forget(self, host: str, scopes: list[str]) -> None:
         with self._lock:
             self._tokens.pop((host, tuple(sorted(scopes))), None)
 
-    def _answer(self, host: str, chal: Challenge, scopes: list[str]) -> str:
+    def _answer(self, host: str, chal: Challenge, scopes: list[str], merge: bool = False) -> str:
+        """`merge`: also ask for the scopes the challenge names (a fresh 401 says what it needs; the /v2/ ping's
+        challenge may name a placeholder scope that must not be requested)."""
         creds = self.config.credentials(host)
         if chal.scheme == "basic":
             if creds is None:
                 raise Unauthorized(f"registry {host} requires a login", hint=f"tug login {host}")
             return basic_header(*creds)
-        wanted = list(dict.fromkeys([*scopes, *chal.scopes]))
+        wanted = list(dict.fromkeys([*scopes, *(chal.scopes if merge else [])]))
         header, lifetime = self._fetch_token(host, chal, wanted, creds)
         with self._lock:
             self._tokens[(host, tuple(sorted(scopes)))] = _Cached(header, self.clock() + lifetime - EXPIRY_MARGIN)
