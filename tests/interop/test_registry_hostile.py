@@ -221,3 +221,25 @@ def test_parallel_failure_stops_the_others_and_joins(fake):
     assert one_line(e.value)
     assert not [t for t in threading.enumerate() if t.name.startswith("tug-fetch")]
     assert not [ev for ev in events if ev.state == progress.DOWNLOAD_COMPLETE]
+
+
+def test_store_ingest_as_sink_resumes_after_a_killed_pull(fake, tmp_path):
+    """The store's resumable ingest is a sink: its partial file gives the offset, commit verifies the digest."""
+    from tug.store.content import ContentStore
+    from tug.store.layout import Layout
+
+    store = ContentStore(Layout(tmp_path / "root"))
+    # a first pull died at 60%: the partial file holds the bytes it got
+    with store.ingest(DESC.digest, DESC.size, resume=True) as partial:
+        partial.write(BLOB[:CUT])
+    ingests = []
+
+    def sink_factory(desc):
+        ingests.append(store.ingest(desc.digest, desc.size, resume=True))
+        return ingests[-1]
+
+    got = client().fetch_blobs_parallel(parse(f"{fake.host}/good:latest"), [DESC], sink_factory,
+                                        on_complete=lambda d, s: s.commit())
+    assert got == {str(DESC.digest): SIZE - CUT}
+    assert fake.state["ranges"] == [f"bytes={CUT}-"] and fake.sent == SIZE - CUT
+    assert store.has(DESC.digest) and store.read(DESC.digest) == BLOB
