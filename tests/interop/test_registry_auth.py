@@ -52,7 +52,7 @@ def test_tls_htpasswd(tls_registry, pushed_images):
 
     # a self-signed certificate is not trusted by default, and does not turn into plain http on loopback
     with pytest.raises(Unavailable, match="certificate"):
-        client(good).resolve(ref)
+        client(good, certs_dirs=[]).resolve(ref)
     with pytest.raises(Unauthorized, match="requires a login"):
         client(None, ca_files=ca).resolve(ref)
     with pytest.raises(Unauthorized) as e:
@@ -67,6 +67,12 @@ def test_tls_htpasswd(tls_registry, pushed_images):
     # skopeo reads what we pushed, with the same digest
     info = rf.skopeo_inspect(f"{host}/copied/busybox:latest", False, f"--creds={rf.USER}:{rf.PASSWORD}")
     assert info["Digest"] == str(digest)
+
+    # docker's certs.d layout works as well as ca_file
+    certs = tls_registry.workdir / "certs.d"
+    (certs / host).mkdir(parents=True, exist_ok=True)
+    (certs / host / "ca.crt").write_bytes(tls_registry.cert.read_bytes())
+    assert client(good, certs_dirs=[str(certs)]).resolve(ref).descriptor.digest == digest
 
     client(good, ca_files=ca).check_login(host, rf.USER, rf.PASSWORD)
     with pytest.raises(Unauthorized, match="login"):

@@ -142,3 +142,13 @@ def test_load_uses_auth_store_by_default(tmp_path, monkeypatch):
     AuthStore().login("reg.example", "u", "p")
     cfg = load(tmp_path / "missing.toml")
     assert cfg.credentials("reg.example") == ("u", "p") and cfg.credentials("other") is None
+
+
+def test_ca_file_from_config_then_certs_d(tmp_path):
+    (tmp_path / "certs.d" / "reg.example:5000").mkdir(parents=True)
+    (tmp_path / "certs.d" / "reg.example:5000" / "ca.crt").write_text("x")
+    cfg = RegistryConfig(certs_dirs=[str(tmp_path / "none"), str(tmp_path / "certs.d")])
+    assert cfg.ca_file("reg.example:5000") == str(tmp_path / "certs.d" / "reg.example:5000" / "ca.crt")
+    assert cfg.ca_file("other") is None
+    cfg.ca_files["reg.example:5000"] = "/explicit.pem"
+    assert cfg.ca_file("reg.example:5000") == "/explicit.pem"

@@ -14,7 +14,10 @@ File format (`registries.toml`; `load_default` reads `<store root>/registries.to
     [registries."registry.example:5000"]
     insecure = true             # TLS without certificate verification (like --tls-verify=false)
     plain_http = true           # explicit opt-in to http:// for a non-loopback host
-    ca_file = "/etc/tug/certs/registry.example.pem"  # extra CA bundle for this host
+    ca_file = "/etc/tug/certs/registry.example.pem"  # CA bundle for this host (else certs.d, below)
+
+Without `ca_file`, a host's CA is read from `/etc/docker/certs.d/<host>/ca.crt` or
+`/etc/containers/certs.d/<host>/ca.crt` when present, as docker and podman do.
 
 Loopback registries (127.0.0.0/8, ::1, localhost) may speak plain HTTP without any setting, as docker allows: tug
 tries https first and uses http only when the server does not speak TLS at all. A certificate that does not verify
@@ -36,6 +39,7 @@ Credentials = tuple[str, str]
 CredentialsProvider = Callable[[str], "Credentials | None"]
 
 DOCKER_HUB = "docker.io"
+CERTS_DIRS = ("/etc/docker/certs.d", "/etc/containers/certs.d")
 DOCKER_HUB_API = "registry-1.docker.io"
 
 
@@ -82,11 +86,23 @@ class RegistryConfig:
     read_timeout: float = 60.0
     retries: int = 3
     max_retry_wait: float = 30.0
+    certs_dirs: list[str] = field(default_factory=lambda: list(CERTS_DIRS))
     chunk_size: int = 0  # 0: monolithic uploads; otherwise PATCH chunks of this many bytes
     read_chunk: int = 256 * 1024
 
     def mirrors_for(self, registry: str) -> list[str]:
         return list(self.mirrors.get(registry) or self.mirrors.get(api_host(registry)) or [])
+
+    def ca_file(self, host: str) -> str | None:
+        """The CA bundle for `host`: `ca_file` from the config, else `<certs dir>/<host>/ca.crt` as docker and
+        podman keep them (`/etc/docker/certs.d`, `/etc/containers/certs.d`); None for the system's CAs."""
+        if host in self.ca_files:
+            return self.ca_files[host]
+        for d in self.certs_dirs:
+            p = Path(d) / host / "ca.crt"
+            if p.is_file():
+                return str(p)
+        return None
 
     def verify_tls(self, host: str) -> bool:
         return host not in self.insecure

@@ -74,7 +74,7 @@ class Transport:
     # -- pools and raw exchanges -------------------------------------------------------------------------------
     def _pool(self, host: str) -> urllib3.PoolManager:
         verify = self.config.verify_tls(host)
-        ca = self.config.ca_files.get(host)
+        ca = self.config.ca_file(host)
         key = (verify, ca)
         with self._lock:
             pool = self._pools.get(key)
