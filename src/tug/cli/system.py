@@ -226,3 +226,25 @@ def image_anatomy(ctx, max_waste, fmt, image, root_, runroot_) -> int:
                        err=True)
             return 1
     return 0
+
+
+@click.command("check")
+@click.option("--repair", is_flag=True, help="Remove what is unreferenced or corrupt, re-create what can be.")
+@click.option("--quick", is_flag=True, help="Do not re-hash every blob.")
+@store_options
+@click.pass_context
+def system_check(ctx, repair, quick, root_, runroot_) -> int:
+    """Verify the store: blobs, snapshots, images, tags, containers, leftovers of killed commands."""
+    from tug.engine.check import check
+
+    report = check(engine(ctx, root_, runroot_), repair=repair, verify=not quick)
+    for p in report.problems:
+        click.echo(str(p))
+    left = report.unrepaired
+    fixed = len(report.problems) - len(left)
+    click.echo(f"{len(report.images_ok)} images complete; {len(report.problems)} problems found"
+               + (f", {fixed} repaired" if repair else "") + ".")
+    return 1 if left else 0
+
+
+system.add_command(system_check, "check")
