@@ -38,7 +38,8 @@ def df(ctx, verbose, fmt, root_, runroot_) -> int:
     for r in out:
         view.append({**r, "SizeBytes": r["Size"], "ReclaimableBytes": r["Reclaimable"],
                      "Size": human_size(r["Size"]),
-                     "Reclaimable": _reclaimable(r["Size"], r["Reclaimable"], r["Type"] not in ("Build Cache",))})
+                     "Reclaimable": _reclaimable(r["Size"], r["Reclaimable"],
+                                                 r["Type"] in ("Images", "Containers", "Local Volumes"))})
     if fmt:
         from tug.cli.template import render_rows
 
