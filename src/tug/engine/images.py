@@ -160,8 +160,7 @@ def normalise_safe(name: str) -> str | None:
 
 def repo_digests_of(eng: Engine, img: Image) -> list[tuple[str, str]]:
     """(repository, manifest digest) pairs recorded when the image was pulled or pushed."""
-    rows = getattr(eng.metadata, "repo_digests_for_image", None)
-    return list(rows(img.id)) if rows else []
+    return list(eng.metadata.repo_digests_for_image(img.id))
 
 
 def inspect(eng: Engine, name: str) -> dict[str, Any]:

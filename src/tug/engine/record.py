@@ -50,7 +50,7 @@ def record_raw(eng: Engine, config_bytes: bytes, layers: list[LayerBlob], tags: 
                      layers=[str(c) for c in chains])
         for t in tags:
             md.set_tag(str(reference.parse(t)), image_id)
-        if repo_digest is not None and hasattr(md, "add_repo_digest"):
+        if repo_digest is not None:
             md.add_repo_digest(repo_digest[0], repo_digest[1], image_id)
     from tug.engine.images import sync_index
 
