@@ -11,6 +11,9 @@ from tug.cli.argv import normalise_bools, option_names
 
 # verb -> "module:function"; modules are imported only when their verb runs (start-up time is a feature)
 COMMANDS = {
+    "network": "tug.cli.network:network",  # issue 8
+    "volume": "tug.cli.volume:volume",
+    "port": "tug.cli.network:port",
     "run": "tug.cli.run:run",
     "create": "tug.cli.run:create",
     "import": "tug.cli.images:import_",
@@ -23,6 +26,10 @@ COMMANDS = {
     "rm": "tug.cli.containers:rm",
     "container": "tug.cli.containers:container",
     "version": "tug.cli.version:version",
+    "pull": "tug.cli.registry:pull",
+    "push": "tug.cli.registry:push",
+    "login": "tug.cli.registry:login",
+    "logout": "tug.cli.registry:logout",
     "start": "tug.cli.lifecycle:start",
     "stop": "tug.cli.lifecycle:stop",
     "kill": "tug.cli.lifecycle:kill",
