@@ -27,7 +27,9 @@ RUN_FLAGS = [
     _opt("--mount", "mounts", multiple=True), _opt("--tmpfs", multiple=True), _opt("--rootfs"),
     _opt("-l", "--label", "labels", multiple=True), _opt("-p", "--publish", multiple=True),
     _opt("-P", "--publish-all", flag=True), _opt("--expose", multiple=True), _opt("--dns", multiple=True),
-    _opt("--add-host", "add_hosts", multiple=True), _opt("--privileged", flag=True),
+    _opt("--add-host", "add_hosts", multiple=True),
+    _opt("--ip"), _opt("--mac-address"), _opt("--network-alias", "network_aliases", multiple=True),  # issue 8
+    _opt("--volumes-from", multiple=True), _opt("--privileged", flag=True),
     _opt("--cap-add", multiple=True), _opt("--cap-drop", multiple=True), _opt("--security-opt", multiple=True),
     _opt("--read-only", flag=True), _opt("--group-add", multiple=True), _opt("--device", "devices", multiple=True),
     _opt("--sysctl", "sysctls", multiple=True), _opt("--ulimit", "ulimits", multiple=True), _opt("--init", flag=True),

@@ -70,26 +70,6 @@ def extra_host_line(spec: str) -> str:
     return f"{ip.strip('[]')}\t{name}\n"
 
 
-def _volume_paths(eng: Engine, volumes: list[str]) -> dict[str, str]:
-    """Named volumes of `-v NAME:/path` resolved to directories under the store (created when missing)."""
-    out = {}
-    for v in volumes:
-        src = v.split(":", 1)[0]
-        if ":" in v and src and not src.startswith("/") and not src.startswith("."):
-            d = eng.layout.volumes / src / "_data"
-            d.mkdir(parents=True, exist_ok=True)
-            out[src] = str(d)
-    return out
-
-
-def _prepare_binds(volumes: list[str]) -> None:
-    """`-v /host:/ctr` creates a missing host directory, as docker does (`--mount` does not)."""
-    for v in volumes:
-        src = v.split(":", 1)[0]
-        if ":" in v and src.startswith("/") and not os.path.lexists(src):
-            os.makedirs(src, exist_ok=True)
-
-
 def _env_file_lines(files: list[str]) -> list[str]:
     lines: list[str] = []
     for f in files:
@@ -126,8 +106,16 @@ def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
         (d / sub).mkdir(parents=True, exist_ok=True)
     hostname = opts.hostname or ctr.id[:12]
     network = opts.network or "bridge"
-    if network not in ("none", "host", "bridge", "default"):
-        raise Invalid(f"network {network} not found", hint="tug knows none, host and bridge so far")
+    # --- networks and volumes (issue 8: engine/netattach.py, engine/volumes.py) ---
+    from tug.engine import netattach, volumes
+    from tug.spec.mount_flags import requested_mounts
+
+    ctr.extra["hostname"] = opts.hostname or ctr.id[:12]
+    netattach.validate(eng, ctr)
+    gen_opts = volumes.expand_volumes_from(eng, opts)
+    named_paths, anon_paths = volumes.prepare(eng, ctr, requested_mounts(gen_opts, cfg, os.getcwd()))
+    ns_paths = {"network": "/proc/self/ns/net"} if network.startswith("container:") else {}  # set at start
+    # --- end issue 8 ---
     if network == "host":
         hosts = Path("/etc/hosts").read_text() if os.path.exists("/etc/hosts") else HOSTS_BASE
         hostname_text = os.uname().nodename
@@ -136,8 +124,11 @@ def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
         hostname_text = hostname
     _write(d / "hostname", hostname_text + "\n")
     _write(d / "hosts", hosts)
-    _write(d / "resolv.conf", host_resolv_conf(network))
-    _prepare_binds(opts.volumes)
+    resolv = host_resolv_conf(network)
+    if opts.dns:  # issue 8: --dns replaces the host's name servers
+        resolv = "".join(f"nameserver {s}\n" for s in opts.dns) + "".join(
+            ln + "\n" for ln in resolv.splitlines() if not ln.startswith("nameserver"))
+    _write(d / "resolv.conf", resolv)
     if opts.rootfs:
         rootfs = str(Path(opts.rootfs).resolve())
         lookup_dirs = [Path(rootfs)]
@@ -164,9 +155,12 @@ def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
         last_cap=_last_cap(),
         caller_cwd=os.getcwd(),
         console_size=_console_size() if opts.tty else None,
-        volume_paths=_volume_paths(eng, opts.volumes),
+        volume_paths=named_paths,
+        anonymous_volume_paths=anon_paths,
+        namespace_paths=ns_paths,
     )
-    spec = generate(cfg, opts, host)
+    spec = generate(cfg, gen_opts, host)
+    volumes.prefill(eng, ctr)  # issue 8: empty volumes get what the image has at their mount point
     ctr.extra.update({"args": spec["process"]["args"], "hostname": spec.get("hostname", hostname),
                       "rootfs": rootfs})
     _write(bundle / "config.json", json.dumps(spec, indent=1), 0o600)
