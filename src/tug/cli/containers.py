@@ -1,38 +1,33 @@
-"""Container verbs: `ps`, `rm`, and the `container` group."""
+"""Container verbs: `ps`, `rm`, and the `container` group (ls, rm, prune and the lifecycle verbs)."""
 
 from __future__ import annotations
 
 import click
 
 from tug.cli.common import engine, store_options
-from tug.cli.format import ellipsis, table
+from tug.cli.format import table
+
+DEFAULT_COLUMNS = ["ID", "Image", "Command", "RunningFor", "Status", "Ports", "Names"]
+HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED",
+           "CreatedAt": "CREATED AT", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES", "State": "STATE",
+           "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "Size": "SIZE"}
 
 
-def ps_row(eng, ctr, no_trunc: bool) -> dict[str, str]:
-    from tug.engine import images as eimages
-    from tug.engine.humanize import ago
-    from tug.engine.inspect import status_text
+def listed(eng, all_: bool, last: int, filters: tuple[str, ...]):
+    """The containers `ps` shows, reconciled with their monitors."""
+    from tug.engine import lifecycle, listing
+    from tug.engine.containers import list_containers
+    from tug.errors import NotFound
 
-    args = list(ctr.extra.get("args") or [])
-    command = " ".join(args)
-    ports = ""
-    if ctr.status in ("running", "paused") and ctr.image_id:
+    parsed = listing.parse_filters(filters)
+    ctrs = []
+    for c in list_containers(eng):
         try:
-            img = eimages.find(eng, ctr.image_id)
-            ports = ", ".join(eimages.config(eng, img).exposed_ports)
-        except Exception:  # noqa: BLE001 - an image removed under a container leaves PORTS empty
-            ports = ""
-    return {
-        "ID": ctr.id if no_trunc else ctr.id[:12],
-        "Image": ctr.image_name,
-        "Command": f'"{command if no_trunc else ellipsis(command, 20)}"',
-        "CreatedAt": ctr.created,
-        "RunningFor": ago(ctr.created),
-        "Status": status_text(ctr),
-        "State": ctr.status,
-        "Ports": ports,
-        "Names": ctr.name,
-    }
+            lifecycle.refresh(eng, c)
+        except NotFound:  # removed while we looked
+            continue
+        ctrs.append(c)
+    return listing.select(ctrs, all_, last, parsed)
 
 
 @click.command("ps")
@@ -48,33 +43,22 @@ def ps_row(eng, ctr, no_trunc: bool) -> dict[str, str]:
 @click.pass_context
 def ps(ctx, all_, quiet, no_trunc, latest, last, size, filters, fmt, root_, runroot_) -> int:
     """List containers."""
-    from tug.engine import lifecycle
-    from tug.engine.containers import list_containers
+    from tug.engine import listing
 
     eng = engine(ctx, root_, runroot_)
-    ctrs = list_containers(eng)
-    for c in ctrs:
-        lifecycle.refresh(eng, c)
-    ctrs.sort(key=lambda c: c.created, reverse=True)
-    if latest:
-        last = 1
-    if last >= 0:
-        ctrs = ctrs[:last]
-    elif not all_:
-        ctrs = [c for c in ctrs if c.status in ("running", "paused", "restarting")]
+    ctrs = listed(eng, all_, 1 if latest else last, filters)
     if quiet:
         for c in ctrs:
             click.echo(c.id if no_trunc else c.id[:12])
         return 0
-    rows = [ps_row(eng, c, no_trunc) for c in ctrs]
-    if fmt:
+    rows = [listing.row(c, no_trunc) for c in ctrs]
+    if fmt and fmt != "table":
         from tug.cli.template import render_rows
 
-        click.echo(render_rows(fmt, rows), nl=False)
+        click.echo(render_rows(fmt, rows, header_names={"RUNNING FOR": "CREATED"}), nl=False)
         return 0
-    cols = ["ID", "Image", "Command", "RunningFor", "Status", "Ports", "Names"]
-    header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
-    click.echo(table([header] + [[r[c] for c in cols] for r in rows]), nl=False)
+    header = [HEADERS[c] for c in DEFAULT_COLUMNS]
+    click.echo(table([header] + [[r[c] for c in DEFAULT_COLUMNS] for r in rows]), nl=False)
     return 0
 
 
@@ -94,7 +78,7 @@ def rm(ctx, force, volumes, link, names, root_, runroot_) -> int:
     code = 0
     for n in names:
         try:
-            containers.remove(eng, n, force=force)
+            containers.remove(eng, n, force=force, volumes=volumes)
             click.echo(n)
         except TugError as e:
             click.echo(f"Error response from daemon: {e.one_line()}", err=True)
@@ -102,12 +86,68 @@ def rm(ctx, force, volumes, link, names, root_, runroot_) -> int:
     return code
 
 
+@click.command("prune")
+@click.option("-f", "--force", is_flag=True)
+@click.option("--filter", "filters", multiple=True)
+@store_options
+@click.pass_context
+def prune(ctx, force, filters, root_, runroot_) -> int:
+    """Remove all stopped containers."""
+    import sys
+
+    from tug.engine import containers
+    from tug.engine.humanize import human_size
+
+    if not force:
+        click.echo("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ",
+                   nl=False)
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            return 0
+    eng = engine(ctx, root_, runroot_)
+    removed, reclaimed = containers.prune(eng, list(filters))
+    click.echo("Deleted Containers:" if removed else "", nl=bool(removed))
+    for cid in removed:
+        click.echo(cid)
+    if removed:
+        click.echo("")
+    click.echo(f"Total reclaimed space: {human_size(reclaimed)}")
+    return 0
+
+
 @click.group("container")
 def container() -> None:
     """Manage containers."""
+
+
+def _lazy(name: str, target: str) -> None:
+    import importlib
+
+    module, _, attr = target.partition(":")
+
+    class Lazy(click.Command):
+        def _real(self) -> click.Command:
+            return getattr(importlib.import_module(module), attr)
+
+        def make_context(self, info_name, args, parent=None, **extra):
+            return self._real().make_context(info_name, args, parent=parent, **extra)
+
+        def invoke(self, ctx):
+            return self._real().invoke(ctx)
+
+    container.add_command(Lazy(name, help=f"docker container {name}"), name)
 
 
 container.add_command(ps, "ls")
 container.add_command(ps, "list")
 container.add_command(ps, "ps")
 container.add_command(rm, "rm")
+container.add_command(prune, "prune")
+for _verb, _target in {"create": "tug.cli.run:create", "run": "tug.cli.run:run",
+                       "start": "tug.cli.lifecycle:start", "stop": "tug.cli.lifecycle:stop",
+                       "kill": "tug.cli.lifecycle:kill", "restart": "tug.cli.lifecycle:restart",
+                       "wait": "tug.cli.lifecycle:wait", "pause": "tug.cli.lifecycle:pause",
+                       "unpause": "tug.cli.lifecycle:unpause", "rename": "tug.cli.lifecycle:rename",
+                       "attach": "tug.cli.lifecycle:attach", "exec": "tug.cli.exec:exec_",
+                       "logs": "tug.cli.logs:logs", "inspect": "tug.cli.inspect:inspect"}.items():
+    _lazy(_verb, _target)

@@ -206,3 +206,57 @@ def validate_workdir(path: str) -> str:
     if path and not os.path.isabs(path):
         raise Invalid(f"the working directory '{path}' is invalid, it needs to be an absolute path")
     return path
+
+
+def _tree_size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def prune(eng: Engine, filters: list[str]) -> tuple[list[str], int]:
+    """`container prune`: remove every stopped container (created, exited, dead) that the filters keep; returns the
+    ids removed and the bytes their writable layers held. Filters: `until=`, `label=`, `label!=`."""
+    from tug.engine import lifecycle
+    from tug.engine.humanize import parse_time
+    from tug.engine.logs import parse_since
+
+    until = None
+    labels: list[tuple[str, bool]] = []
+    for f in filters:
+        key, sep, val = f.partition("=")
+        if key == "until" and sep:
+            until = parse_since(val)
+        elif key in ("label", "label!") and sep:
+            labels.append((val, key == "label"))
+        else:
+            raise Invalid(f"invalid filter '{f}'")
+    removed, reclaimed = [], 0
+    for ctr in list_containers(eng):
+        lifecycle.refresh(eng, ctr)
+        if ctr.status in ("running", "paused", "restarting", "removing"):
+            continue
+        created = parse_time(ctr.created)
+        if until is not None and created is not None and created.timestamp() >= until:
+            continue
+        lbls = dict(lbl.split("=", 1) if "=" in lbl else (lbl, "") for lbl in ctr.options.labels)
+        keep = False
+        for spec, want in labels:
+            k, sep, v = spec.partition("=")
+            has = k in lbls and (not sep or lbls[k] == v)
+            keep = keep or has != want
+        if keep:
+            continue
+        size = _tree_size(eng.container_dir(ctr.id) / "upper")
+        try:
+            remove(eng, ctr.id)
+        except (Conflict, NotFound):
+            continue
+        removed.append(ctr.id)
+        reclaimed += size
+    return removed, reclaimed

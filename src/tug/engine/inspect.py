@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tug.engine import containers, lifecycle
@@ -83,35 +83,18 @@ def document(eng: Engine, ctr: Container) -> dict[str, Any]:
             "Entrypoint": [o.entrypoint] if o.entrypoint else None,
             "Labels": dict(lbl.split("=", 1) if "=" in lbl else (lbl, "") for lbl in o.labels),
         },
-        "NetworkSettings": {"Networks": {o.network: {}}},
+        "NetworkSettings": _network_settings(eng, ctr),  # issue 8
     }
 
 
 def status_text(ctr: Container, now: datetime | None = None) -> str:
-    """`Created`, `Up 7 seconds`, `Exited (0) 2 minutes ago`, as docker words them."""
-    from tug.engine.humanize import human_duration, parse_time
+    """`Created`, `Up 7 seconds`, `Exited (0) 2 minutes ago`, as docker words them (see `listing`)."""
+    from tug.engine.listing import status_text as text
 
-    now = now or datetime.now(UTC)
-    st = ctr.state
-    status = ctr.status
-    if status == "created":
-        return "Created"
-    if status in ("running", "paused"):
-        started = parse_time(st.get("StartedAt") or "") or now
-        text = "Up " + human_duration(max(0.0, (now - started).total_seconds()))
-        if status == "paused":
-            text += " (Paused)"
-        health = (st.get("Health") or {}).get("Status")
-        if health:
-            text += f" ({'health: starting' if health == 'starting' else health})"
-        return text
-    if status == "restarting":
-        return f"Restarting ({st.get('ExitCode', 0)})"
-    if status == "removing":
-        return "Removal In Progress"
-    if status == "dead":
-        return "Dead"
-    finished = parse_time(st.get("FinishedAt") or "")
-    if finished is None:
-        return f"Exited ({st.get('ExitCode', 0)})"
-    return f"Exited ({st.get('ExitCode', 0)}) {human_duration(max(0.0, (now - finished).total_seconds()))} ago"
+    return text(ctr, now)
+
+
+def _network_settings(eng: Engine, ctr: Container) -> dict[str, Any]:
+    from tug.engine import netattach
+
+    return netattach.settings(eng, ctr)
