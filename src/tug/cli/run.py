@@ -44,6 +44,15 @@ RUN_FLAGS = [
 ]
 
 
+def _pull_printer() -> Callable[..., Any]:
+    """Pull progress of `run`/`create` goes to stderr, as docker's does."""
+    import sys
+
+    from tug.cli.progress import Printer
+
+    return Printer(out=sys.stderr)
+
+
 def run_flags(f: Callable[..., Any]) -> Callable[..., Any]:
     for dec in reversed(RUN_FLAGS):
         f = dec(f)
@@ -88,7 +97,7 @@ def run(ctx: click.Context, detach: bool, sig_proxy: bool, detach_keys: str | No
 
     opts = to_options(kw, detach)
     eng = engine(ctx, root_, runroot_)
-    ctr, code = engine_run.run(eng, opts, sig_proxy=sig_proxy)
+    ctr, code = engine_run.run(eng, opts, sig_proxy=sig_proxy, on_event=_pull_printer())
     if detach:
         click.echo(ctr.id)
     return code
@@ -102,6 +111,6 @@ def create(ctx: click.Context, root_: str | None, runroot_: str | None, **kw: An
     """Create a new container."""
     from tug.engine import containers
 
-    ctr = containers.create(engine(ctx, root_, runroot_), to_options(kw))
+    ctr = containers.create(engine(ctx, root_, runroot_), to_options(kw), _pull_printer())
     click.echo(ctr.id)
     return 0

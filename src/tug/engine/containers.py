@@ -74,9 +74,16 @@ def bundle_dir(eng: Engine, ctr_id: str) -> Path:
     return eng.container_dir(ctr_id) / "bundle"
 
 
-def create(eng: Engine, opts: RunOptions) -> Container:
-    """Record a container (the name is claimed by the database), lay out its directories and write its bundle."""
+def create(eng: Engine, opts: RunOptions, on_event: Any = None) -> Container:
+    """Record a container (the name is claimed by the database), lay out its directories and write its bundle.
+
+    The image is pulled first when `opts.pull` says so (`missing`, `always`, `never`); `on_event` gets the pull's
+    progress."""
     from tug.engine import bundle
+    from tug.engine.pull import ensure_image
+
+    if not opts.rootfs:
+        ensure_image(eng, opts.image, opts.pull or "missing", opts.platform, on_event or (lambda _e: None))
 
     image: images.Image | None = None
     if opts.rootfs:

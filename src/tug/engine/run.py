@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tug.engine import containers, lifecycle
 from tug.engine.containers import Container
 from tug.engine.engine import Engine
@@ -16,9 +18,9 @@ def attach_request(opts: RunOptions) -> dict[str, object]:
             "resize": terminal_size() if opts.tty else None}
 
 
-def run(eng: Engine, opts: RunOptions, sig_proxy: bool = True) -> tuple[Container, int]:
+def run(eng: Engine, opts: RunOptions, sig_proxy: bool = True, on_event: Any = None) -> tuple[Container, int]:
     """Returns the container and the exit code (0 for `-d`, once the container is running)."""
-    ctr = containers.create(eng, opts)
+    ctr = containers.create(eng, opts, on_event)
     try:
         sock = lifecycle.start(eng, ctr, None if opts.detach else attach_request(opts))
     except TugError:
