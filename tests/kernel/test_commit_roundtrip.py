@@ -160,3 +160,21 @@ def test_commit_pauses_a_running_container_and_thaws_it(busybox_tug):
         assert int(r.stdout) >= 1
     finally:
         busybox_tug("rm", "-f", "busy")
+
+
+def test_same_changes_at_another_time_same_diff_id_with_source_date_epoch(busybox_tug):
+    import subprocess
+    import time
+
+    from conftest import TUG
+
+    env = {**busybox_tug.env, "SOURCE_DATE_EPOCH": "1700000000"}
+    tops = []
+    for name in ("first", "second"):
+        run(busybox_tug, "--name", name, "busybox", "sh", "-c", "mkdir -p /srv/app && echo v1 > /srv/app/conf")
+        subprocess.run([TUG, "commit", name, f"{name}:1"], env=env, check=True, capture_output=True)
+        doc = json.loads(busybox_tug("image", "inspect", f"{name}:1", check=True).stdout)[0]
+        tops.append(doc["RootFS"]["Layers"][-1])
+        assert doc["Created"] == "2023-11-14T22:13:20Z"
+        time.sleep(1.1)  # the second container makes its changes in another second
+    assert tops[0] == tops[1]

@@ -123,3 +123,18 @@ def test_round_trip_through_apply_layer(tmp_path):
     assert os.stat(dest / "etc" / "motd").st_ino == os.stat(dest / "etc" / "motd.link").st_ino
     assert os.getxattr(dest / "etc" / "passwd", "user.note") == b"\xffbinary\x00"
     assert stat.S_IMODE(os.stat(dest / "var" / "new").st_mode) == 0o4755
+
+
+def test_clamped_mtimes_make_the_same_changes_at_another_time_identical(tmp_path):
+    a = make_upper(tmp_path / "a")
+    b = make_upper(tmp_path / "b")
+    for root, dirs, files in os.walk(b):
+        for n in dirs + files:
+            os.utime(os.path.join(root, n), (T0 + 999, T0 + 999), follow_symlinks=False)
+    ids = []
+    for upper in (a, b):
+        buf = io.BytesIO()
+        ids.append(write_layer(upper, buf, clamp_mtime=T0 - 10).diff_id)
+    assert ids[0] == ids[1]
+    buf = io.BytesIO()
+    assert write_layer(b, buf).diff_id != ids[0]

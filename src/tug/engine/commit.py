@@ -18,6 +18,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from tug.engine import containers, images
@@ -157,6 +158,16 @@ def container_config(base: dict[str, Any], ctr: Container) -> dict[str, Any]:
     return {k: v for k, v in cfg.items() if v is not None}
 
 
+def source_date_epoch(eng: Engine) -> int | None:
+    """SOURCE_DATE_EPOCH from tug's environment: the time written into the layer (mtimes capped) and config."""
+    text = eng.env.get("SOURCE_DATE_EPOCH", "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise Invalid(f"SOURCE_DATE_EPOCH={text!r} is not a number of seconds")
+    return int(text)
+
+
 def write_upper(eng: Engine, ctr: Container, top: Digest | None) -> LayerBlob:
     """The container's changes as a layer blob in the store, unpacked as a snapshot on top of `top`."""
     from tug.engine.layers import unpack_blob
@@ -166,7 +177,7 @@ def write_upper(eng: Engine, ctr: Container, top: Digest | None) -> LayerBlob:
     if not upper.is_dir():
         raise NotFound(f"container {ctr.short_id} has no writable layer", where=str(upper))
     with eng.content.ingest() as ing:
-        res = write_layer(upper, ing, exclude=placeholder_filter(eng, ctr))
+        res = write_layer(upper, ing, exclude=placeholder_filter(eng, ctr), clamp_mtime=source_date_epoch(eng))
         digest = ing.commit()
     if digest != res.diff_id:  # pragma: no cover - the same bytes went to both hashes
         raise Corrupt(f"layer of {ctr.short_id} hashed to {digest} in the store and {res.diff_id} while written")
@@ -191,7 +202,8 @@ def commit(eng: Engine, opts: CommitOptions) -> str:
     pcfg = images.config(eng, parent)
     config = apply_changes(container_config(pcfg.config, ctr), opts.changes)
     lowers = parent_layers(eng, parent)
-    created = now_rfc3339()
+    epoch = source_date_epoch(eng)
+    created = now_rfc3339() if epoch is None else datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with lock(eng.layout, "gc", shared=True):  # nothing collects our new blob before the image names it
         with paused(eng, ctr, opts.pause):
             top = chain_ids([lb.diff_id for lb in lowers])[-1] if lowers else None

@@ -230,13 +230,16 @@ def _open_data(node: Node) -> int | None:
 class _Emitter:
     """Adds nodes to a sink; a second name of an inode already written becomes a hard link to the first."""
 
-    def __init__(self, sink: TarSink) -> None:
+    def __init__(self, sink: TarSink, clamp: int | None = None) -> None:
         self.sink = sink
+        self.clamp = clamp
         self.links: dict[tuple[int, int], str] = {}
 
     def entry(self, node: Node) -> None:
         st = node.st
         ti = tarinfo(node, node.kept_xattrs())
+        if self.clamp is not None and ti.mtime > self.clamp:
+            ti.mtime = self.clamp
         if not node.is_dir and st.st_nlink > 1:
             key = (st.st_dev, st.st_ino)
             first = self.links.get(key)
@@ -274,10 +277,13 @@ def _entries(root: str | os.PathLike[str], exclude: Exclude | None) -> Iterator[
         yield node
 
 
-def write_layer(upper: str | os.PathLike[str], out: Writable, exclude: Exclude | None = None) -> DiffResult:
-    """Write the layer tar of an overlay upper directory to `out`. `exclude(node)` drops entries (and subtrees)."""
+def write_layer(upper: str | os.PathLike[str], out: Writable, exclude: Exclude | None = None,
+                clamp_mtime: int | None = None) -> DiffResult:
+    """Write the layer tar of an overlay upper directory to `out`. `exclude(node)` drops entries (and subtrees);
+    `clamp_mtime` (SOURCE_DATE_EPOCH) caps every mtime, so the same changes made at another time give the same
+    diff id."""
     sink = TarSink(out)
-    em = _Emitter(sink)
+    em = _Emitter(sink, clamp_mtime)
     for node in _entries(upper, exclude):
         if node.is_whiteout():
             head, _, base = node.rel.rpartition("/")
