@@ -88,3 +88,14 @@ def test_podman_loads_tug_archive_and_runs_it(app, tmp_path, short_runroot):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "from-tug\n"
+
+
+def test_skopeo_oci_layout_dir_loads_in_tug(app, tmp_path):
+    saved = tmp_path / "tug.tar"
+    app("save", "-o", str(saved), "app:1", check=True)
+    layout = tmp_path / "layout"
+    skopeo("copy", f"docker-archive:{saved}", f"oci:{layout}:peer.example/app:3")
+    r = app("load", "-i", str(layout), check=True)
+    assert r.stdout.strip() == "Loaded image: peer.example/app:3"
+    r = app("run", "--rm", "--runtime", runtime_for(app), "peer.example/app:3", "cat", "/marker", check=True)
+    assert r.stdout == "from-tug\n"
