@@ -92,7 +92,15 @@ def _all_caps() -> list[str]:
             last = int(f.read())
     except (OSError, ValueError):
         last = 40
-    return available_caps(last)
+    bounding = (1 << (last + 1)) - 1
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    bounding = int(line.split()[1], 16)
+    except OSError:
+        pass
+    return [c for i, c in enumerate(available_caps(last)) if bounding >> i & 1]  # what we hold, as docker gets
 
 
 def prepare(eng: Engine, ctr: Container, opts: ExecOptions) -> dict[str, Any]:
@@ -132,10 +140,39 @@ def run(eng: Engine, ctr: Container, opts: ExecOptions) -> int:
             return 0
         if opts.tty:
             return _run_tty(argv, ctr.id, rd, opts.interactive)
-        r = subprocess.run([*argv, ctr.id], stdin=None if opts.interactive else subprocess.DEVNULL)
-        return r.returncode
+        return _run_plain([*argv, ctr.id], opts.interactive)
     finally:
         os.unlink(path)
+
+
+def _run_plain(argv: list[str], interactive: bool) -> int:
+    """The runtime's exec with our stdout, and stderr relayed so that a runtime failure (the command cannot be
+    started) becomes docker's message and exit code (126/127) instead of the runtime's own log line."""
+    import sys
+
+    from tug.engine.monitor import failure_code, runtime_message
+
+    proc = subprocess.Popen(argv, stdin=None if interactive else subprocess.DEVNULL, stderr=subprocess.PIPE)
+    held = b""
+    assert proc.stderr is not None
+    err = sys.stderr.buffer
+    while chunk := proc.stderr.read1(65536):
+        if held or (chunk.startswith(b"time=") and b"level=error" in chunk):
+            held += chunk  # a runtime's error line: decided at the end
+            continue
+        err.write(chunk)
+        err.flush()
+    code = proc.wait()
+    if held:
+        msg = runtime_message(held)
+        if code in (1, 255) and ("exec failed" in msg or "container process" in msg):
+            raise_code = failure_code(msg)
+            err.write(f"OCI runtime exec failed: {msg}: unknown\n".encode())
+            err.flush()
+            return raise_code if raise_code != 125 else 126
+        err.write(held)
+        err.flush()
+    return code
 
 
 def _run_tty(argv: list[str], ctr_id: str, rd: str, interactive: bool) -> int:
