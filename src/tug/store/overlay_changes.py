@@ -105,6 +105,25 @@ def _same_dir(a: os.stat_result, b: os.stat_result) -> bool:
             and a.st_uid == b.st_uid and a.st_gid == b.st_gid and int(a.st_mtime) == int(b.st_mtime))
 
 
+def _same_but_time(a: os.stat_result, b: os.stat_result) -> bool:
+    return (stat.S_ISDIR(a.st_mode) and stat.S_ISDIR(b.st_mode) and a.st_mode == b.st_mode
+            and a.st_uid == b.st_uid and a.st_gid == b.st_gid)
+
+
+def _only_excluded(upper: str, rel: str, exclude: Callable[[Node], bool]) -> bool:
+    """True when everything in the upper directory `rel` is excluded (it was copied up only for those)."""
+    fd = os.open(os.path.join(upper, rel), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        names = os.listdir(fd)
+        for name in names:
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            if not exclude(Node(f"{rel}/{name}", fd, name, st)):
+                return False
+        return bool(names)
+    finally:
+        os.close(fd)
+
+
 def changes(upper: Path | str, lower: LowerView, exclude: Callable[[Node], bool] | None = None) -> list[Change]:
     """The A/C/D list of an upper directory over `lower`, sorted by path as docker prints it."""
     out: list[Change] = []
@@ -132,7 +151,9 @@ def changes(upper: Path | str, lower: LowerView, exclude: Callable[[Node], bool]
         if below is None:
             out.append(Change("A", path))
         opaque = node.is_opaque()
-        if below is not None and (opaque or not _same_dir(node.st, below)):
+        if below is not None and (opaque or not _same_dir(node.st, below)) and not (
+                not opaque and exclude is not None and _same_but_time(node.st, below)
+                and _only_excluded(os.fspath(upper), rel, exclude)):
             out.append(Change("C", path))
         if opaque:
             if below is not None and stat.S_ISDIR(below.st_mode):
