@@ -145,3 +145,43 @@ def monitor_pids(tug) -> list[int]:
         except OSError:
             continue
     return out
+
+
+def image_with_config(tug, work: Path, base: str, tag: str, config: dict, extra_layer: Path | None = None) -> None:
+    """Make image `tag` from `base` with keys of its config's `config` replaced (and optionally one more layer,
+    a tar file), through `tug save` and `tug load` of a docker-archive."""
+    import hashlib
+    import json
+    import tarfile
+
+    work.mkdir(parents=True, exist_ok=True)
+    saved = work / "base.tar"
+    tug("save", base, "-o", str(saved), check=True)
+    with tarfile.open(saved) as tf:
+        manifest = json.load(tf.extractfile("manifest.json"))[0]
+        cfg = json.load(tf.extractfile(manifest["Config"]))
+        layers = [(name, tf.extractfile(name).read()) for name in manifest["Layers"]]
+    cfg.setdefault("config", {}).update(config)
+    if extra_layer is not None:
+        data = extra_layer.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        layers.append((f"blobs/sha256/{digest}", data))
+        cfg["rootfs"]["diff_ids"].append(f"sha256:{digest}")
+        cfg.setdefault("history", []).append({"created_by": "test layer"})
+    raw = json.dumps(cfg).encode()
+    cfg_name = hashlib.sha256(raw).hexdigest() + ".json"
+    out = work / "image.tar"
+    with tarfile.open(out, "w") as tf:
+        def add(name: str, data: bytes) -> None:
+            import io
+
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+
+        add(cfg_name, raw)
+        for name, data in layers:
+            add(name, data)
+        add("manifest.json", json.dumps([{"Config": cfg_name, "RepoTags": [tag],
+                                          "Layers": [n for n, _ in layers]}]).encode())
+    tug("load", "-i", str(out), check=True)

@@ -16,8 +16,22 @@ def container(eng: Engine, ref: str) -> dict[str, Any]:
     return document(eng, ctr)
 
 
+def _process(eng: Engine, ctr: Container) -> dict[str, Any]:
+    import json
+
+    try:
+        spec = json.loads((containers.bundle_dir(eng, ctr.id) / "config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return spec.get("process") or {}
+
+
 def document(eng: Engine, ctr: Container) -> dict[str, Any]:
+    from tug.engine.health import config_document
+    from tug.engine.logs import log_path
+
     o = ctr.options
+    process = _process(eng, ctr)
     st = ctr.state
     args = list(ctr.extra.get("args") or [])
     status = ctr.status
@@ -46,11 +60,14 @@ def document(eng: Engine, ctr: Container) -> dict[str, Any]:
             "Error": st.get("Error", ""),
             "StartedAt": st.get("StartedAt") or "0001-01-01T00:00:00Z",
             "FinishedAt": st.get("FinishedAt") or "0001-01-01T00:00:00Z",
+            **({"Health": st.get("Health") or {"Status": "starting", "FailingStreak": 0, "Log": []}}
+               if ctr.extra.get("health") else {}),
         },
         "Image": ctr.image_id or "",
         "ResolvConfPath": str(d / "resolv.conf"),
         "HostnamePath": str(d / "hostname"),
         "HostsPath": str(d / "hosts"),
+        "LogPath": log_path(str(d), ctr.id),
         "Name": "/" + ctr.name,
         "RestartCount": int(st.get("RestartCount") or 0),
         "Driver": "overlay",
@@ -64,7 +81,8 @@ def document(eng: Engine, ctr: Container) -> dict[str, Any]:
             "CapAdd": list(o.cap_add) or None,
             "CapDrop": list(o.cap_drop) or None,
             "SecurityOpt": list(o.security_opt) or None,
-            "RestartPolicy": {"Name": (o.restart or "no").split(":")[0], "MaximumRetryCount": 0},
+            "RestartPolicy": ctr.extra.get("restart_policy") or {"Name": "no", "MaximumRetryCount": 0},
+            "LogConfig": {"Type": "json-file", "Config": _log_config(o.log_opts)},
             "Init": o.init or None,
         },
         "GraphDriver": {"Name": "overlay", "Data": {"UpperDir": str(d / "upper"), "WorkDir": str(d / "work")}},
@@ -76,8 +94,11 @@ def document(eng: Engine, ctr: Container) -> dict[str, Any]:
             "AttachStdin": o.interactive,
             "Tty": o.tty,
             "OpenStdin": o.interactive,
-            "Env": ctr.extra.get("env", []),
+            "Env": process.get("env") or [],
             "Cmd": list(o.command) or None,
+            "Healthcheck": config_document(ctr.extra.get("health")),
+            "ExposedPorts": {p: {} for p in ctr.extra.get("exposed_ports") or []} or None,
+            "StopSignal": ctr.extra.get("stop_signal"),
             "Image": ctr.image_name,
             "WorkingDir": o.workdir or "",
             "Entrypoint": [o.entrypoint] if o.entrypoint else None,
@@ -85,6 +106,13 @@ def document(eng: Engine, ctr: Container) -> dict[str, Any]:
         },
         "NetworkSettings": _network_settings(eng, ctr),  # issue 8
     }
+
+
+def _log_config(log_opts: list[str]) -> dict[str, str]:
+    from tug.engine.logs import log_options
+
+    size, files = log_options(log_opts)
+    return {"max-size": str(size), "max-file": str(files)}
 
 
 def status_text(ctr: Container, now: datetime | None = None) -> str:
