@@ -22,6 +22,17 @@ TUG = str(VENV_BIN / "tug")
 TUG_RUNTIME = str(VENV_BIN / "tug-runtime")
 BUSYBOX = "/bin/busybox"
 IS_ROOT = os.geteuid() == 0
+SESSION_NET = f"tugs{os.getpid() % 100000:05d}"  # the default bridge and nft table of this test session
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_network_cleanup():
+    """Remove the session's default bridge and nft table at the end (containers are gone by then)."""
+    yield
+    if IS_ROOT:
+        subprocess.run(["ip", "link", "del", SESSION_NET], capture_output=True)
+        subprocess.run(["nft", "delete", "table", "ip", SESSION_NET], capture_output=True)
+        shutil.rmtree(f"/run/tug-net/{SESSION_NET}", ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -104,6 +115,9 @@ class Tug:
         env = dict(os.environ)
         env["TUG_ROOT"] = str(self.root)
         env["TUG_RUNROOT"] = str(self.runroot)
+        # tests never touch a real `tug0` or nft table `tug`: one bridge and table per test session (issue 8)
+        env.setdefault("TUG_BRIDGE", SESSION_NET)
+        env.setdefault("TUG_NFT_TABLE", SESSION_NET)
         return env
 
     def __call__(self, *args: str, input: str | bytes | None = None, check: bool = False, timeout: float = 120,

@@ -157,7 +157,7 @@ def _join(eng: Engine, ctr: Container, net: networks.Network, fd: int, index: in
     ifname = f"eth{index}"
     ep = {"NetworkID": net.id, "IPAddress": addr, "IPPrefixLen": net.net.prefixlen, "Gateway": net.gateway,
           "MacAddress": mac, "Bridge": net.bridge, "HostIf": host_if, "IfName": ifname,
-          "Aliases": info["aliases"], "IpamDir": str(networks.net_dir(eng, net)), "Subnet": net.subnet,
+          "Aliases": info["aliases"], "IpamDir": str(networks.ipam_dir(eng, net)), "Subnet": net.subnet,
           "UserDefined": net.user_defined}
     mtu = links.default_route_mtu()
     links.add_veth(host_if, ifname, fd, net.bridge, mac, mtu)

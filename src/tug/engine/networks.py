@@ -60,12 +60,21 @@ def _dir(eng: Engine) -> Path:
     return eng.root / "networks"
 
 
+# The default bridge is a host object that every store on the host may share (tests run many stores), so its
+# address table lives with the host's runtime state, keyed by the device; user networks own their bridge.
+SHARED_IPAM = Path("/run/tug-net")
+
+
 def net_dir(eng: Engine, net: Network) -> Path:
     return _dir(eng) / net.id
 
 
+def ipam_dir(eng: Engine, net: Network) -> Path:
+    return SHARED_IPAM / net.bridge if net.name == DEFAULT else net_dir(eng, net)
+
+
 def ipam_table(eng: Engine, net: Network) -> ipam.AllocationTable:
-    return ipam.AllocationTable(net_dir(eng, net), net.net, net.gateway)
+    return ipam.AllocationTable(ipam_dir(eng, net), net.net, net.gateway)
 
 
 def list_networks(eng: Engine) -> list[Network]:
@@ -101,17 +110,8 @@ def _save(eng: Engine, net: Network) -> None:
     tmp.replace(d / "network.json")
 
 
-def _subnets_in_use(eng: Engine, skip_bridge: str = "") -> list[ipaddress.IPv4Network]:
-    used = [n.net for n in list_networks(eng)]
-    return used + [s for s in links.host_subnets() if not (skip_bridge and _route_on(s, skip_bridge))]
-
-
-def _route_on(subnet: ipaddress.IPv4Network, dev: str) -> bool:
-    info = links.link_info(dev)
-    for a in (info or {}).get("addr_info", []) if info else []:
-        if a.get("family") == "inet":
-            return ipaddress.IPv4Network(f"{a['local']}/{a['prefixlen']}", strict=False) == subnet
-    return False
+def _subnets_in_use(eng: Engine) -> list[ipaddress.IPv4Network]:
+    return [n.net for n in list_networks(eng)] + links.host_subnets()
 
 
 def _bridge_address(dev: str) -> tuple[str, int] | None:
