@@ -27,9 +27,12 @@ SESSION_NET = f"tugs{os.getpid() % 100000:05d}"  # the default bridge and nft ta
 
 @pytest.fixture(scope="session", autouse=True)
 def _session_network_cleanup():
-    """Remove the session's default bridge and nft table at the end (containers are gone by then)."""
+    """Remove the session's default bridge and nft table at the end (containers are gone by then), and put back
+    the host's ip_forward, which tug turns on for outbound NAT as docker does."""
+    forward = Path("/proc/sys/net/ipv4/ip_forward").read_text() if IS_ROOT else ""
     yield
     if IS_ROOT:
+        Path("/proc/sys/net/ipv4/ip_forward").write_text(forward)
         subprocess.run(["ip", "link", "del", SESSION_NET], capture_output=True)
         subprocess.run(["nft", "delete", "table", "ip", SESSION_NET], capture_output=True)
         shutil.rmtree(f"/run/tug-net/{SESSION_NET}", ignore_errors=True)
