@@ -6,7 +6,9 @@ The monitor runs the probes (through the runtime's `exec`) and feeds each result
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_INTERVAL = 30.0
 DEFAULT_TIMEOUT = 30.0

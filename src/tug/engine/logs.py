@@ -8,11 +8,14 @@ only `json`, `os` and `time`.
 
 from __future__ import annotations
 
-import json
+import _json
 import os
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
 DEFAULT_MAX_SIZE = 10 * 1024 * 1024
 DEFAULT_MAX_FILES = 3
@@ -103,8 +106,8 @@ class JsonFileWriter:
 
     @staticmethod
     def _entry(stream: str, line: bytes, ns: int) -> bytes:
-        text = line.decode("utf-8", "replace")
-        return (json.dumps({"log": text, "stream": stream, "time": _time(ns)}, ensure_ascii=False) + "\n").encode()
+        text = _json.encode_basestring(line.decode("utf-8", "replace"))
+        return f'{{"log": {text}, "stream": "{stream}", "time": "{_time(ns)}"}}\n'.encode()
 
     def _append(self, entry: bytes) -> None:
         if self.max_size and self.size and self.size + len(entry) > self.max_size:
@@ -144,6 +147,8 @@ def log_files(path: str) -> list[str]:
 
 
 def _entries(f: Any) -> Iterator[dict[str, Any]]:
+    import json
+
     for line in f:
         try:
             yield json.loads(line)
@@ -213,6 +218,8 @@ def read(path: str, tail: int | None = None, since: float | None = None, until: 
 
 
 def _follow(path: str, running: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+    import json
+
     f = open(path, encoding="utf-8", errors="replace") if os.path.exists(path) else None  # noqa: SIM115
     if f is not None:
         f.seek(0, os.SEEK_END)

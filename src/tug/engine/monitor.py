@@ -17,11 +17,10 @@ memory stays below containerd-shim's. It never talks to the store database, exce
 
 from __future__ import annotations
 
-import json
+import _signal as signal
+import _socket as socket
 import os
 import select
-import signal
-import socket
 import struct
 import sys
 import time
@@ -30,7 +29,7 @@ from tug.engine import streams as fr
 from tug.engine.health import HealthState, probe_args
 from tug.engine.logs import JsonFileWriter
 from tug.engine.restart import Policy, next_delay, should_restart
-from tug.engine.runstate import now_rfc3339, start_ticks, write_json
+from tug.engine.runstate import dumps, loads, now_rfc3339, start_ticks, write_json
 
 READ = select.POLLIN | select.POLLHUP | select.POLLERR
 CHUNK = 65536
@@ -65,7 +64,7 @@ def runtime_message(raw: bytes) -> str:
         return msg.replace('\\"', '"')
     if last.startswith("{"):
         try:
-            return str(json.loads(last).get("msg") or last)
+            return str(loads(last).get("msg") or last)
         except ValueError:
             pass
     return last
@@ -293,15 +292,18 @@ class Monitor:
         console.settimeout(0.1)
         while True:
             try:
-                conn, _ = console.accept()
+                fd, _ = console._accept()
+                conn = socket.socket(fileno=fd)
                 break
             except TimeoutError:
                 done, _ = os.waitpid(create_pid, os.WNOHANG)
                 if done:
                     raise StartFailed("runtime create exited without sending the console") from None
-        with conn:
+        try:
             conn.settimeout(30)
-            _msg, fds, _flags, _addr = socket.recv_fds(conn, 4096, 4)
+            fds = _recv_fds(conn)
+        finally:
+            conn.close()
         if not fds:
             raise StartFailed("the runtime sent no console file descriptor")
         for extra in fds[1:]:
@@ -410,10 +412,11 @@ class Monitor:
 
     def _accept(self) -> None:
         try:
-            conn, _ = self.listener.accept()
+            fd, _ = self.listener._accept()
         except BlockingIOError:
             return
-        conn.set_inheritable(False)
+        conn = socket.socket(fileno=fd)
+        os.set_inheritable(fd, False)
         self._add_client(conn, None)
 
     def _read_output(self, fd: int) -> None:
@@ -459,7 +462,7 @@ class Monitor:
 
     def _handle(self, c: Client, kind: int, payload: bytes) -> None:
         if kind == fr.HELLO:
-            c.wants = json.loads(payload or b"{}")
+            c.wants = loads(payload.decode() or "{}")
             if c.wants.get("resize") and self.tty and self.stdin_fd >= 0:
                 _set_winsize(self.stdin_fd, *c.wants["resize"])
         elif kind == fr.STDIN and self.stdin_fd >= 0 and c.wants and c.wants.get("stdin"):
@@ -595,6 +598,12 @@ class Monitor:
         self.state["Status"] = "exited"
         self.save()
         self.log.close()
+        try:  # issue 8: addresses, veths, nft rules, hosts entries and the netns holder go with the container
+            from tug.network.attachment import release as release_network
+
+            release_network(self.cfg["runroot"], self.id)
+        except Exception as e:  # noqa: BLE001 - `tug rm` retries; the monitor must still finish
+            os.write(2, f"tug-monitor: releasing the network of {self.id[:12]}: {e}\n".encode())
         if self.cfg.get("rm"):
             remove_container(self.cfg)
         for c in list(self.clients.values()):
@@ -696,6 +705,17 @@ class Monitor:
 
 # --- helpers ---------------------------------------------------------------------------------------------------
 
+def _recv_fds(conn: socket.socket, maxfds: int = 4) -> list[int]:
+    """File descriptors sent with SCM_RIGHTS (what `socket.recv_fds` does, on the bare `_socket`)."""
+    _msg, anc, _flags, _addr = conn.recvmsg(4096, socket.CMSG_LEN(maxfds * 4))
+    fds: list[int] = []
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            n = len(data) // 4
+            fds.extend(struct.unpack(f"{n}i", data[:n * 4]))
+    return fds
+
+
 def _kill(pid: int, sig: int) -> None:
     try:
         os.kill(pid, sig)
@@ -775,7 +795,7 @@ def main() -> None:
         if fd >= 0:
             os.set_inheritable(fd, False)
     with open(os.path.join(rundir, "monitor.json")) as f:
-        cfg = json.load(f)
+        cfg = loads(f.read())
     for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE, signal.SIGTTOU, signal.SIGTTIN):
         signal.signal(sig, signal.SIG_IGN)
     from tug.sys.prctl import set_child_subreaper
@@ -804,7 +824,7 @@ def _report(fd: int, doc: dict) -> None:
     if fd < 0:
         return
     try:
-        fr.write_all(fd, json.dumps(doc).encode())
+        fr.write_all(fd, dumps(doc).encode())
     except OSError:
         pass
     os.close(fd)

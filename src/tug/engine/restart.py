@@ -6,26 +6,34 @@ whose process exits; nothing restarts them after the host reboots (there is no d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from tug.errors import Invalid
-
 POLICIES = ("no", "on-failure", "always", "unless-stopped")
 FIRST_DELAY = 0.1  # seconds; doubled on each restart, up to MAX_DELAY, as docker does
 MAX_DELAY = 60.0
 RESET_AFTER = 10.0  # a run at least this long resets the back-off
 
 
-@dataclass(frozen=True)
 class Policy:
-    name: str = "no"
-    max_retries: int = 0  # on-failure:N; 0 = unlimited
+    """A restart policy (a plain class: the monitor imports this module and `dataclasses` weighs 2 MB)."""
+
+    __slots__ = ("name", "max_retries")
+
+    def __init__(self, name: str = "no", max_retries: int = 0) -> None:
+        self.name = name
+        self.max_retries = max_retries  # on-failure:N; 0 = unlimited
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Policy) and (self.name, self.max_retries) == (other.name, other.max_retries)
+
+    def __repr__(self) -> str:
+        return f"Policy({self.name!r}, {self.max_retries})"
 
     def to_dict(self) -> dict[str, object]:
         return {"Name": self.name, "MaximumRetryCount": self.max_retries}
 
 
 def parse(text: str | None) -> Policy:
+    from tug.errors import Invalid
+
     if not text:
         return Policy()
     name, sep, count = text.partition(":")

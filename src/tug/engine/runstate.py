@@ -7,10 +7,13 @@ pids with their start times, status, exit code, health; rewritten atomically on 
 
 from __future__ import annotations
 
-import json
+import _json
 import os
 import time
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run_dir(runroot: str, ctr_id: str) -> str:
@@ -23,17 +26,62 @@ def now_rfc3339() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + f".{ns % 1_000_000_000:09d}Z"
 
 
+def dumps(v: Any) -> str:
+    """JSON text of plain data (dict, list, str, int, float, bool, None)."""
+    if isinstance(v, str):
+        return _json.encode_basestring(v)
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_json.encode_basestring(str(k))}: {dumps(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(dumps(x) for x in v) + "]"
+    raise TypeError(f"cannot encode {type(v).__name__} as JSON")
+
+
+class _Context:
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = None
+    memo: dict = {}
+
+
+_scan = _json.make_scanner(_Context())
+
+
+def loads(text: str) -> Any:
+    i = 0
+    while i < len(text) and text[i] in " \t\r\n":
+        i += 1
+    try:
+        value, end = _scan(text, i)
+    except StopIteration:
+        raise ValueError("invalid JSON") from None
+    if text[end:].strip():
+        raise ValueError("extra data after JSON")
+    return value
+
+
 def write_json(path: str, doc: dict[str, Any]) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
-        json.dump(doc, f)
+        f.write(dumps(doc))
     os.replace(tmp, path)
 
 
 def read_json(path: str) -> dict[str, Any] | None:
     try:
         with open(path) as f:
-            return json.load(f)
+            return loads(f.read())
     except (OSError, ValueError):
         return None
 
