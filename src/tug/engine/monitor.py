@@ -598,14 +598,10 @@ class Monitor:
         self.state["Status"] = "exited"
         self.save()
         self.log.close()
-        try:  # issue 8: addresses, veths, nft rules, hosts entries and the netns holder go with the container
-            from tug.network.attachment import release as release_network
-
-            release_network(self.cfg["runroot"], self.id)
-        except Exception as e:  # noqa: BLE001 - `tug rm` retries; the monitor must still finish
-            os.write(2, f"tug-monitor: releasing the network of {self.id[:12]}: {e}\n".encode())
         if self.cfg.get("rm"):
-            remove_container(self.cfg)
+            remove_container(self.cfg)  # releases the network too
+        else:
+            release_network(self.cfg, self.id)
         for c in list(self.clients.values()):
             c.sock.setblocking(True)
             try:
@@ -772,6 +768,16 @@ def _oom_killed(paths: list[str]) -> bool:
             except (OSError, ValueError):
                 continue
     return False
+
+
+def release_network(cfg: dict, ctr_id: str) -> None:
+    """Issue 8: addresses, veths, nft rules, hosts entries and the netns holder go when the container does."""
+    try:
+        from tug.network.attachment import release
+
+        release(cfg["runroot"], ctr_id)
+    except Exception as e:  # noqa: BLE001 - `tug rm` retries; the monitor must still finish
+        os.write(2, f"tug-monitor: releasing the network of {ctr_id[:12]}: {e}\n".encode())
 
 
 def remove_container(cfg: dict) -> None:
