@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(busybox-static runc crun mmdebstrap skopeo umoci docker-registry libseccomp2 uidmap nftables
-      apache2-utils tmux zstd iproute2 openssl curl jq)
+      apache2-utils tmux zstd iproute2 openssl curl jq open-adventure)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
