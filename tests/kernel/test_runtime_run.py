@@ -203,3 +203,30 @@ def test_create_failure_leaves_no_state(tmp_path, busybox_rootfs, root):
     assert r.stderr.startswith("tug-runtime: ") and len(r.stderr.strip().splitlines()) == 1
     assert not (root / "e1").exists()
     time.sleep(0)
+
+
+def test_resources_are_applied_and_default_devices_stay_usable(tmp_path, busybox_rootfs, root):
+    def edit(spec):
+        spec["root"]["readonly"] = False
+        spec["linux"]["resources"] = {"devices": [{"allow": False, "access": "rwm"}],
+                                      "memory": {"limit": 64 * 1024 * 1024}, "pids": {"limit": 50}}
+        for kind in ("bounding", "effective", "permitted"):
+            spec["process"]["capabilities"][kind].append("CAP_MKNOD")
+
+    script = ("cat /proc/self/cgroup | grep -E ':(memory|pids):'; echo x > /dev/null && echo null-ok; "
+              "head -c 3 /dev/zero | wc -c; mknod /tmp/disk b 8 0 && head -c 1 /tmp/disk || echo disk-denied")
+    b = make_bundle(tmp_path, busybox_rootfs, ["sh", "-c", script], edit)
+    r = rt(root, "run", "--bundle", str(b), "--keep", "res1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[-3:] == ["null-ok", "3", "disk-denied"]
+    import json
+
+    st = json.loads((root / "res1" / "state.json").read_text())
+    mem = next(p for p in st["cgroupPaths"] if "/memory/" in p)
+    pids = next(p for p in st["cgroupPaths"] if "/pids/" in p)
+    from pathlib import Path
+
+    assert Path(mem, "memory.limit_in_bytes").read_text().strip() == str(64 * 1024 * 1024)
+    assert Path(pids, "pids.max").read_text().strip() == "50"
+    assert rt(root, "delete", "res1").returncode == 0
+    assert not os.path.exists(mem)

@@ -121,3 +121,68 @@ def remove(created: list[str], paths: list[str], timeout: float = 2.0) -> None:
                 if e.errno not in (errno.EBUSY, errno.ENOTEMPTY) or time.monotonic() > deadline:
                     break
                 time.sleep(0.01)
+
+
+# what runc allows on top of a spec's device rules: mknod of anything, the default /dev nodes, ptys, tun
+DEFAULT_DEVICE_RULES = [
+    {"allow": True, "type": "c", "access": "m"}, {"allow": True, "type": "b", "access": "m"},
+    *({"allow": True, "type": "c", "major": ma, "minor": mi, "access": "rwm"}
+      for ma, mi in ((1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (10, 200))),
+    {"allow": True, "type": "c", "major": 136, "access": "rwm"},
+]
+
+
+def with_default_devices(resources: dict) -> dict:
+    """The spec's resources with the default device allow rules appended after its own rules (so a spec that
+    denies everything still has /dev/null, ptys...)."""
+    if "devices" not in resources:
+        return resources
+    return {**resources, "devices": [*resources["devices"], *DEFAULT_DEVICE_RULES]}
+
+
+class Joiner:
+    """Moves the init into its cgroup on a helper thread (a v1 cgroup.procs write waits for an RCU grace period)
+    while the main thread imports `tug.cgroups` and writes `linux.resources`.
+
+    Start it BEFORE unshare(CLONE_NEWPID): after that the kernel refuses new threads in this process."""
+
+    def __init__(self, joined: Joined) -> None:
+        import _thread
+
+        self.joined = joined
+        self.pid = 0
+        self.errors: list[BaseException] = []
+        self.go = _thread.allocate_lock()
+        self.done = _thread.allocate_lock()
+        self.go.acquire()
+        self.done.acquire()
+        _thread.start_new_thread(self._work, ())
+
+    def _work(self) -> None:
+        try:
+            self.go.acquire()
+            if self.pid:
+                add(self.joined, self.pid)
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread
+            self.errors.append(e)
+        finally:
+            self.done.release()
+
+    def cancel(self) -> None:
+        if self.go.locked():
+            self.go.release()
+        self.done.acquire()
+
+    def join_and_apply(self, pid: int, cgroups_path: str, resources: dict) -> list[str]:
+        """Returns the manager's notes on settings it skipped."""
+        self.pid = pid
+        self.go.release()
+        try:
+            from tug.cgroups.manager import for_host
+
+            notes = for_host().load(cgroups_path, self.joined.created).apply(with_default_devices(resources))
+        finally:
+            self.done.acquire()
+        if self.errors:
+            raise self.errors[0]
+        return notes

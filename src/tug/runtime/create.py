@@ -39,7 +39,7 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
     if terminal and not console_socket and not foreground:
         raise Invalid("cannot allocate tty if tug-runtime will detach without setting console socket")
     sdir = state.new_dir(root, cid)
-    pid, joined, to_close = 0, None, []
+    pid, joined, joiner, to_close = 0, None, None, []
     try:
         old = os.umask(0)
         os.mkfifo(os.path.join(sdir, state.FIFO), 0o622)
@@ -60,6 +60,8 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
         to_close += [ctl_r, rep_w]
         rootfs = config.rootfs_path(spec, bundle)
         os.chdir(bundle)
+        resources = (spec.get("linux") or {}).get("resources")
+        joiner = cgroup.Joiner(joined) if resources else None
         enter_pid_namespace_for_children(spec)
         pid = os.fork()
         if pid == 0:
@@ -70,7 +72,11 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
         for fd in to_close:
             os.close(fd)
         to_close = [ctl_w, rep_r]
-        cgroup.add(joined, pid)
+        if joiner is not None:
+            joiner.join_and_apply(pid, cg_path, resources)
+            joiner = None
+        else:
+            cgroup.add(joined, pid)
         from tug.sys.proc import start_time
 
         c = Container(root, cid, {
@@ -92,6 +98,8 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
             write_pid_file(pid_file, pid)
         return Created(c, pid, reader, master_sock)
     except BaseException:
+        if joiner is not None:
+            joiner.cancel()
         for fd in to_close:
             try:
                 os.close(fd)

@@ -132,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         code = 125
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # noqa: BLE001 - one line, never a traceback, for whatever went wrong
+        text = f"internal error: {type(e).__name__}: {e}"
+        code = 125
     log_error(log, fmt, text)
     try:
         os.write(2, f"tug-runtime: {text}\n".encode())
