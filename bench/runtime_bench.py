@@ -22,7 +22,7 @@ from common import have, report, time_runs  # noqa: E402
 from tug.runtime.launch import runtime_argv  # noqa: E402
 
 
-def make_bundle(base: Path, args: list[str]) -> Path:
+def make_bundle(base: Path, args: list[str], resources: bool = True) -> Path:
     from conftest import build_busybox_rootfs
 
     bundle = base / "bundle"
@@ -32,6 +32,8 @@ def make_bundle(base: Path, args: list[str]) -> Path:
     spec = json.loads((bundle / "config.json").read_text())
     spec["process"]["terminal"] = False
     spec["process"]["args"] = args
+    if not resources:  # no linux.resources: tug-runtime then skips importing tug.cgroups
+        spec["linux"].pop("resources", None)
     (bundle / "config.json").write_text(json.dumps(spec))
     return bundle
 
@@ -40,10 +42,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("-n", "--runs", type=int, default=30)
     ap.add_argument("--args", default="true", help="the container's command (split on spaces)")
+    ap.add_argument("--no-resources", action="store_true", help="drop linux.resources (runc's deny-all devices)")
     opts = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="tug-runtime-bench-"))
     try:
-        bundle = make_bundle(base, opts.args.split())
+        bundle = make_bundle(base, opts.args.split(), resources=not opts.no_resources)
         runtimes = {"tug-runtime": runtime_argv()}
         for peer in ("runc", "crun"):
             if have(peer):
