@@ -106,6 +106,7 @@ def test_sigkill_commit_load_rmi(store, tmp_path):
         save(eng, ["kept:1"], "docker", out=f)
 
     kills = kill_loop(store, lambda i: lambda e: commit(e, CommitOptions("work", f"c{i}:x")), rng, before)
+    per_phase = [kills]
 
     def drop_loaded(i: int) -> None:
         e = Engine(store.root, store.runroot, env={})
@@ -128,12 +129,15 @@ def test_sigkill_commit_load_rmi(store, tmp_path):
                 m.size = len(raw)
                 body = io.BytesIO(raw)
             dst.addfile(m, body)
-    kills += kill_loop(store, lambda i: lambda e: load(e, str(loaded)), rng, before, between=drop_loaded)
+    per_phase.append(kill_loop(store, lambda i: lambda e: load(e, str(loaded)), rng, before, between=drop_loaded))
 
     pool = [import_tarball(eng, io.BytesIO(small_tar(i)), [f"pool{i}:1"]) for i in range(KILLS + 1)]
     assert len(set(pool)) == KILLS + 1
-    kills += kill_loop(store, lambda i: lambda e: images.remove(e, f"pool{i + 1}:1"), rng, before)
-    assert kills >= 100  # most kills landed while the command was still working
+    per_phase.append(kill_loop(store, lambda i: lambda e: images.remove(e, f"pool{i + 1}:1"), rng, before))
+    kills = sum(per_phase)
+    # kill points are uniform over the command's length, so about two thirds land mid-command; a phase where
+    # fewer than 10 of 50 landed would mean the loop was not testing anything
+    assert min(per_phase) >= 10, per_phase
     assert len(REPAIRED) >= 10, REPAIRED  # and many left something behind that check repaired
     print(f"{kills} kills, repairs: " + ", ".join(f"{k} {REPAIRED.count(k)}" for k in sorted(set(REPAIRED))))
     for image_id in before:
