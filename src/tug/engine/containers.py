@@ -5,19 +5,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tug.engine import images, names
 from tug.engine.engine import Engine
-from tug.engine.importer import now_rfc3339
 from tug.errors import Conflict, Invalid, NotFound
-from tug.oci.digest import Digest, chain_ids
-from tug.oci.image_config import ImageConfig
 from tug.spec.options import RunOptions
+
+if TYPE_CHECKING:  # images, registry and digests are imported by create only: `ps` and `exec` stay quick to start
+    from tug.engine import images
+    from tug.oci.digest import Digest
+    from tug.oci.image_config import ImageConfig
 
 
 @dataclass
@@ -79,8 +79,13 @@ def create(eng: Engine, opts: RunOptions, on_event: Any = None) -> Container:
 
     The image is pulled first when `opts.pull` says so (`missing`, `always`, `never`); `on_event` gets the pull's
     progress."""
-    from tug.engine import bundle
+    import secrets
+
+    from tug.engine import bundle, images, names
+    from tug.engine.importer import now_rfc3339
     from tug.engine.pull import ensure_image
+    from tug.oci.digest import chain_ids
+    from tug.oci.image_config import ImageConfig
 
     if not opts.rootfs:
         ensure_image(eng, opts.image, opts.pull or "missing", opts.platform, on_event or (lambda _e: None))
@@ -190,6 +195,8 @@ def _remove_anonymous_volumes(eng: Engine, ctr: Container) -> None:
 
 
 def rename(eng: Engine, ref: str, new: str) -> Container:
+    from tug.engine import names
+
     ctr = find(eng, ref)
     name = names.validate(new)
     if name == ctr.name:
@@ -206,6 +213,8 @@ def rename(eng: Engine, ref: str, new: str) -> Container:
 
 
 def image_chain(ctr: Container) -> list[Digest]:
+    from tug.oci.digest import Digest
+
     return [Digest.parse(c) for c in ctr.extra.get("chain_ids", [])]
 
 

@@ -13,7 +13,6 @@ import json
 import os
 import socket
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,33 +125,33 @@ def run(eng: Engine, ctr: Container, opts: ExecOptions) -> int:
     """Run the process; its exit code (or 0 at once with `detach`)."""
     process = prepare(eng, ctr, opts)
     rd = lifecycle.run_dir(eng, ctr)
-    fd, path = tempfile.mkstemp(prefix="exec-", suffix=".json", dir=rd)
+    # the process document goes to the runtime as /proc/self/fd/N of an inherited memfd: no file to clean up
+    fd = os.memfd_create("process.json", 0)
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(process, f)
-        argv = lifecycle.runtime_cmd(eng, "exec", "--process", path, runtime=ctr.options.runtime)
+        os.write(fd, json.dumps(process).encode())
+        argv = lifecycle.runtime_cmd(eng, "exec", "--process", f"/proc/self/fd/{fd}", runtime=ctr.options.runtime)
         if opts.detach:
-            argv.append("--detach")
-            r = subprocess.run([*argv, ctr.id], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+            r = subprocess.run([*argv, "--detach", ctr.id], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, pass_fds=(fd,))
             if r.returncode != 0:
                 raise Conflict(f"exec failed: {r.stderr.decode(errors='replace').strip()}")
             return 0
         if opts.tty:
-            return _run_tty(argv, ctr.id, rd, opts.interactive)
-        return _run_plain([*argv, ctr.id], opts.interactive)
+            return _run_tty(argv, ctr.id, rd, opts.interactive, fd)
+        return _run_plain([*argv, ctr.id], opts.interactive, fd)
     finally:
-        os.unlink(path)
+        os.close(fd)
 
 
-def _run_plain(argv: list[str], interactive: bool) -> int:
+def _run_plain(argv: list[str], interactive: bool, keep_fd: int) -> int:
     """The runtime's exec with our stdout, and stderr relayed so that a runtime failure (the command cannot be
     started) becomes docker's message and exit code (126/127) instead of the runtime's own log line."""
     import sys
 
     from tug.engine.monitor import failure_code, runtime_message
 
-    proc = subprocess.Popen(argv, stdin=None if interactive else subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, stdin=None if interactive else subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            pass_fds=(keep_fd,))
     held = b""
     assert proc.stderr is not None
     err = sys.stderr.buffer
@@ -175,7 +174,7 @@ def _run_plain(argv: list[str], interactive: bool) -> int:
     return code
 
 
-def _run_tty(argv: list[str], ctr_id: str, rd: str, interactive: bool) -> int:
+def _run_tty(argv: list[str], ctr_id: str, rd: str, interactive: bool, keep_fd: int) -> int:
     """runtime exec --detach -t with a console socket. This process becomes a child subreaper, so the exec'd process
     is reparented to it when the runtime exits and its exit status can be reaped; meanwhile the received pty master
     is relayed to our stdio."""
@@ -194,7 +193,8 @@ def _run_tty(argv: list[str], ctr_id: str, rd: str, interactive: bool) -> int:
         srv.listen(1)
         size = _winsize()
         proc = subprocess.Popen([*argv, "--detach", "--tty", "--console-socket", path, "--pid-file", pid_file,
-                                 ctr_id], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                 ctr_id], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                pass_fds=(keep_fd,))
         srv.settimeout(0.1)
         while master < 0:
             try:

@@ -20,7 +20,7 @@ from typing import Any
 from tug.engine import runstate
 from tug.engine.containers import Container, bundle_dir, image_chain, save_state
 from tug.engine.engine import Engine
-from tug.engine.importer import now_rfc3339
+from tug.engine.runstate import now_rfc3339
 from tug.errors import CannotInvoke, CommandNotFound, Conflict, Invalid, SystemFailure
 
 ACTIVE = ("running", "paused", "restarting")
