@@ -84,7 +84,7 @@ class JsonFileWriter:
         out = []
         now = time.time_ns()
         while True:
-            nl = buf.find(b"\n")
+            nl = buf.find(b"\n", 0, LINE_LIMIT)
             if nl < 0:
                 if len(buf) >= LINE_LIMIT:
                     out.append(self._entry(stream, buf[:LINE_LIMIT], now))
