@@ -149,5 +149,6 @@ for _verb, _target in {"create": "tug.cli.run:create", "run": "tug.cli.run:run",
                        "wait": "tug.cli.lifecycle:wait", "pause": "tug.cli.lifecycle:pause",
                        "unpause": "tug.cli.lifecycle:unpause", "rename": "tug.cli.lifecycle:rename",
                        "attach": "tug.cli.lifecycle:attach", "exec": "tug.cli.exec:exec_",
-                       "logs": "tug.cli.logs:logs", "inspect": "tug.cli.inspect:inspect"}.items():
+                       "logs": "tug.cli.logs:logs", "inspect": "tug.cli.inspect:inspect",
+                       "cp": "tug.cli.copytop:cp", "top": "tug.cli.copytop:top"}.items():
     _lazy(_verb, _target)

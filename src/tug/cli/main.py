@@ -41,6 +41,8 @@ COMMANDS = {
     "attach": "tug.cli.lifecycle:attach",
     "exec": "tug.cli.exec:exec_",
     "logs": "tug.cli.logs:logs",
+    "cp": "tug.cli.copytop:cp",
+    "top": "tug.cli.copytop:top",
     "commit": "tug.cli.layers:commit",
     "diff": "tug.cli.layers:diff",
     "history": "tug.cli.layers:history",

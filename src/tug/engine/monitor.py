@@ -565,10 +565,11 @@ class Monitor:
         self.stop_deadline = 0.0
         self.state.update(Status="exited", Pid=0, ExitCode=code, OOMKilled=oom, FinishedAt=now_rfc3339())
         for c in list(self.clients.values()):
-            c.send(fr.EXIT, str(code).encode())
+            c.send(fr.EXIT, str(code).encode())  # sent once the run is recorded (and, with --rm, removed)
             c.closing = True
-            self._flush_client(c)
         if should_restart(self.policy, code, self.state["RestartCount"], self.no_restart):
+            for c in list(self.clients.values()):
+                self._flush_client(c)
             self.delay = next_delay(self.delay, ran)
             self.restart_at = time.monotonic() + self.delay
             self.state["Status"] = "restarting"
