@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import time
-from collections.abc import Callable, Iterable
 
 from tug.cgroups.files import REAL, Files, failure, is_busy
 from tug.cgroups.stats import Stats
 from tug.errors import SystemFailure, Unavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # collections.abc stays off tug-runtime's import path
+    from collections.abc import Callable, Iterable
 
 
 class Cgroup:
@@ -56,7 +58,7 @@ class Cgroup:
     def oom_killed(self) -> bool:
         raise NotImplementedError
 
-    def kill_all(self, sig: int = signal.SIGKILL) -> None:
+    def kill_all(self, sig: int = 9) -> None:
         """Signal every process, frozen first (where a freezer exists) so none can fork past the signal."""
         frozen = False
         try:

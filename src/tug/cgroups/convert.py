@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from tug.errors import Invalid
 
 SHARES_MIN, SHARES_MAX = 2, 262144  # kernel MIN_SHARES / MAX_SHARES (1 << 18)
@@ -22,6 +20,8 @@ def shares_to_weight(shares: int) -> int:
         return WEIGHT_MIN
     if shares >= SHARES_MAX:
         return WEIGHT_MAX
+    import math  # lazily: math is a shared object, off the runtime's path unless shares are set on v2
+
     l2 = math.log2(shares)
     return min(WEIGHT_MAX, math.ceil(10 ** ((l2 * l2 + 125 * l2) / 612.0 - 7.0 / 34.0)))
 
@@ -35,6 +35,8 @@ def weight_to_shares(weight: int) -> int:
     if weight >= WEIGHT_MAX:
         return SHARES_MAX
     # solve l^2 + 125 l - 612 (log10(w) + 7/34) = 0 for l = log2(shares)
+    import math
+
     c = 612.0 * (math.log10(weight) + 7.0 / 34.0)
     l2 = (-125.0 + math.sqrt(125.0 * 125.0 + 4.0 * c)) / 2.0
     return max(SHARES_MIN, min(SHARES_MAX, round(2**l2)))

@@ -10,7 +10,6 @@ cgroup, or systemd's `slice:prefix:name` (mapped to a plain path; there is no sy
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 
 from tug.cgroups.cgroup import Cgroup
 from tug.cgroups.files import REAL, Files, failure
@@ -19,6 +18,10 @@ from tug.cgroups.paths import normalize
 from tug.cgroups.v1 import V1Cgroup, fill_cpuset
 from tug.cgroups.v2 import V2Cgroup, make_dirs
 from tug.errors import NotFound, Unavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # collections.abc stays off tug-runtime's import path
+    from collections.abc import Iterable
 
 
 def _join(base: str, rel: str) -> str:

@@ -5,8 +5,6 @@ Pure parsers of `/proc/self/mountinfo` and `/proc/self/cgroup` text, so detectio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 # v1 controllers the kernel knows; anything else in a cgroup mount's super options is a mount option
 V1_CONTROLLERS = frozenset(
     {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls", "net_prio", "blkio", "perf_event",
@@ -14,18 +12,32 @@ V1_CONTROLLERS = frozenset(
 )
 
 
-@dataclass(frozen=True)
 class Hierarchy:
-    """One mounted cgroup hierarchy.
+    """One mounted cgroup hierarchy (a plain immutable value; no dataclass on the runtime's import path).
 
     `controllers` is the v1 controller set ("name=systemd" for a named one), empty for cgroup2. `root` is the cgroup
     path the mount shows at its mount point (not "/" inside a cgroup namespace or a bind mount of a subtree).
     """
 
-    mount_point: str
-    root: str
-    version: int
-    controllers: frozenset[str] = frozenset()
+    __slots__ = ("mount_point", "root", "version", "controllers")
+
+    def __init__(self, mount_point: str, root: str, version: int, controllers: frozenset[str] = frozenset()) -> None:
+        self.mount_point = mount_point
+        self.root = root
+        self.version = version
+        self.controllers = controllers
+
+    def _tuple(self) -> tuple:
+        return (self.mount_point, self.root, self.version, self.controllers)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Hierarchy) and self._tuple() == other._tuple()
+
+    def __hash__(self) -> int:
+        return hash(self._tuple())
+
+    def __repr__(self) -> str:
+        return f"Hierarchy{self._tuple()!r}"
 
     @property
     def key(self) -> str:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
-from collections.abc import Iterable
 
 from tug.cgroups.cgroup import Cgroup, require
 from tug.cgroups.files import REAL, Files, failure
 from tug.cgroups.stats import Stats, parse_blkio_v1, parse_keyed, parse_limit
 from tug.cgroups.v2 import V2Cgroup
 from tug.errors import Invalid, SystemFailure, Unavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # collections.abc stays off tug-runtime's import path
+    from collections.abc import Iterable
 
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 BLKIO_STAT_FILES = ("blkio.io_service_bytes_recursive", "blkio.bfq.io_service_bytes_recursive",
@@ -229,8 +231,8 @@ class V1Cgroup(Cgroup):
                    nudge=lambda: self._write(d, "freezer.state", "THAWED"))
         return None
 
-    def kill_all(self, sig: int = signal.SIGKILL) -> None:
-        if sig == signal.SIGKILL and self.unified is not None:
+    def kill_all(self, sig: int = 9) -> None:
+        if sig == 9 and self.unified is not None:
             self.unified.kill_all(sig)  # cgroup.kill where the kernel has it (atomic against forks)
         super().kill_all(sig)
 

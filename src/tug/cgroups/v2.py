@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
-from collections.abc import Iterable
 
 from tug.cgroups.cgroup import Cgroup, require
 from tug.cgroups.convert import blkio_weight_to_io_weight, max_or, shares_to_weight, swap_for_v2, v2_cpu_max
-from tug.cgroups.devicefilter import program
 from tug.cgroups.files import REAL, Files, failure
 from tug.cgroups.stats import Stats, parse_io_stat_v2, parse_keyed, parse_limit
 from tug.errors import Invalid, SystemFailure, Unavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # collections.abc stays off tug-runtime's import path
+    from collections.abc import Iterable
 
 # controllers a container's cgroup wants from its parents (whichever of these the parent offers)
 WANTED = ("cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc")
@@ -118,6 +119,8 @@ class V2Cgroup(Cgroup):
         return skipped
 
     def _devices(self, rules: list[dict], skipped: list[str]) -> None:
+        from tug.cgroups.devicefilter import program  # struct: only when device rules apply on v2
+
         code = program(rules)
         try:
             self.files.attach_device_filter(self.dir, code)
@@ -208,8 +211,8 @@ class V2Cgroup(Cgroup):
             raise Unavailable("cgroup.freeze is missing (kernel older than 5.2?)", where=self.dir)
         self._wait(lambda: not self._frozen(), timeout, "thaw", self.dir)
 
-    def kill_all(self, sig: int = signal.SIGKILL) -> None:
-        if sig == signal.SIGKILL and self._write(self.dir, "cgroup.kill", "1"):
+    def kill_all(self, sig: int = 9) -> None:
+        if sig == 9 and self._write(self.dir, "cgroup.kill", "1"):
             return
         super().kill_all(sig)
 
