@@ -74,20 +74,32 @@ def bundle_dir(eng: Engine, ctr_id: str) -> Path:
     return eng.container_dir(ctr_id) / "bundle"
 
 
+def _have_image(eng: Engine, opts: RunOptions) -> bool:
+    from tug.engine import images
+
+    if opts.pull == "always":
+        return False
+    try:
+        images.find(eng, opts.image)
+    except NotFound:
+        return False
+    return True
+
+
 def create(eng: Engine, opts: RunOptions, on_event: Any = None) -> Container:
     """Record a container (the name is claimed by the database), lay out its directories and write its bundle.
 
     The image is pulled first when `opts.pull` says so (`missing`, `always`, `never`); `on_event` gets the pull's
     progress."""
-    import secrets
 
     from tug.engine import bundle, images, names
-    from tug.engine.importer import now_rfc3339
-    from tug.engine.pull import ensure_image
+    from tug.engine.humanize import now_rfc3339
     from tug.oci.digest import chain_ids
     from tug.oci.image_config import ImageConfig
 
-    if not opts.rootfs:
+    if not opts.rootfs and not _have_image(eng, opts):
+        from tug.engine.pull import ensure_image  # the registry client is imported only when a pull may happen
+
         ensure_image(eng, opts.image, opts.pull or "missing", opts.platform, on_event or (lambda _e: None))
 
     image: images.Image | None = None
@@ -100,7 +112,7 @@ def create(eng: Engine, opts: RunOptions, on_event: Any = None) -> Container:
         image = images.find(eng, opts.image)
         cfg = images.config(eng, image)
         image_name = opts.image
-    ctr_id = secrets.token_hex(32)
+    ctr_id = os.urandom(32).hex()
     md = eng.metadata
     if opts.name:
         name = names.validate(opts.name)

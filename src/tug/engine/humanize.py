@@ -70,3 +70,8 @@ def ago(text: str, now: datetime | None = None) -> str:
         return "N/A"
     now = now or datetime.now(UTC)
     return human_duration(max(0.0, (now - dt).total_seconds())) + " ago"
+
+
+def now_rfc3339() -> str:
+    """Now, as docker writes times (UTC, microseconds, Z)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

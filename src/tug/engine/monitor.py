@@ -676,6 +676,8 @@ def _oom_killed(paths: list[str]) -> bool:
 
 def release_network(cfg: dict, ctr_id: str) -> None:
     """Issue 8: addresses, veths, nft rules, hosts entries and the netns holder go when the container does."""
+    if not os.path.exists(os.path.join(cfg["runroot"], "networks", ctr_id + ".json")):
+        return  # nothing was attached (host, or none under tug-runtime)
     try:
         from tug.network.attachment import release
 
@@ -685,18 +687,21 @@ def release_network(cfg: dict, ctr_id: str) -> None:
 
 
 def remove_container(cfg: dict) -> None:
-    """`--rm`: remove the container from the store (the one time the monitor opens the database)."""
+    """`--rm`: the network, the container's row and directory, and its anonymous volumes (as docker's `--rm`).
+
+    Done with `tug.store.forget` rather than the engine, whose imports would cost the waiting `tug run` tens of ms.
+    """
+    ctr_id, root = cfg["id"], cfg["root"]
     try:
-        import site
+        release_network(cfg, ctr_id)
+        from tug.store.forget import forget_container, remove_tree
 
-        site.main()
-        from tug.engine import containers
-        from tug.engine.engine import Engine
-
-        eng = Engine.from_env(cfg["root"], cfg["runroot"])
-        containers.remove(eng, cfg["id"], force=True)
+        config = forget_container(root, ctr_id)
+        extra = (loads(config) if config else {}).get("extra") or {}
+        for v in extra.get("anonymous_volumes") or []:
+            remove_tree(os.path.join(root, "volumes", v))
     except Exception as e:  # noqa: BLE001 - reported in the monitor's log; the container stays listed
-        os.write(2, f"tug-monitor: removing {cfg['id'][:12]}: {e}\n".encode())
+        os.write(2, f"tug-monitor: removing {ctr_id[:12]}: {e}\n".encode())
 
 
 def main() -> None:

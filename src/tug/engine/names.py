@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 
 from tug.errors import Invalid
 
@@ -32,14 +32,23 @@ SURNAMES = (
 ).split()
 
 
+def _below(n: int) -> int:
+    """A uniform-enough random index from the kernel (the `secrets` module costs milliseconds to import)."""
+    return int.from_bytes(os.urandom(8), "big") % n
+
+
+def _choice(words: list[str]) -> str:
+    return words[_below(len(words))]
+
+
 def generate(taken: set[str]) -> str:
     for attempt in range(50):
-        name = f"{secrets.choice(ADJECTIVES)}_{secrets.choice(SURNAMES)}"
+        name = f"{_choice(ADJECTIVES)}_{_choice(SURNAMES)}"
         if attempt > 10:
-            name += str(secrets.randbelow(10))
+            name += str(_below(10))
         if name not in taken:
             return name
-    return f"tug_{secrets.token_hex(6)}"
+    return f"tug_{os.urandom(6).hex()}"
 
 
 def validate(name: str) -> str:

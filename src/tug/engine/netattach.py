@@ -95,6 +95,8 @@ def attach(eng: Engine, ctr: Container) -> None:
     if mode == "host":
         return
     release(eng.runroot, ctr.id)  # what a killed earlier run left behind
+    if mode == "none" and ctr.options.runtime in ("", "tug", "tug-runtime"):
+        return  # tug-runtime makes the namespace and brings its loopback up itself: no holder needed
     if mode.startswith("container:"):
         _patch_spec(eng, ctr, _joined_path(eng, ctr))
         return

@@ -81,6 +81,11 @@ def setup_and_exec(a: InitArgs) -> None:
     # while we set up the mounts)
     early = {"network", "mount", "ipc", "uts", "time"} | ({"cgroup"} if spec_ns.get("cgroup") else set())
     enter_namespaces(spec_ns, early)
+    if "network" in spec_ns and not spec_ns["network"]:
+        # a new network namespace gets its loopback up, as docker's `--network none` has it
+        from tug.sys.netif import link_up
+
+        link_up("lo")
     seccomp = process.Seccomp(linux.get("seccomp"))  # dlopen while the host's libraries are reachable
     if a.console_fd is not None:
         from tug.runtime import console

@@ -21,7 +21,6 @@ from typing import BinaryIO
 
 from tug.errors import Corrupt, Invalid, NotFound, Unavailable
 from tug.oci.digest import Digest
-from tug.store.layers import apply_layer
 from tug.store.layout import Layout
 from tug.store.locks import lock
 from tug.store.metadata import Metadata
@@ -129,6 +128,7 @@ class Snapshots:
         fs_dir = tmp / "fs"
         fs_dir.mkdir(mode=0o755)
         with opener() as stream:
+            from tug.store.layers import apply_layer  # lazy: tarfile and friends only when unpacking
             result = apply_layer(stream, compression, fs_dir, where=f"layer {chain_id}")
         got = chain_of(parent, result.diff_id)
         if got != chain_id:

@@ -1,0 +1,44 @@
+"""Forgetting a finished container with nothing but `sqlite3` and `os`: its row and its directory.
+
+The per-container monitor removes `--rm` containers when they end. It keeps its import set tiny (it lives as long as
+the container), so this does the same as `Metadata.delete_container` plus removing `containers/<id>`, without the
+rest of the store. The schema it touches is `metadata.py`'s `containers` table.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def remove_tree(path: str) -> None:
+    """`rm -rf` without shutil (which costs milliseconds to import); symlinks are removed, never followed."""
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return
+    for top, dirs, files in os.walk(path, topdown=False):
+        for name in files:
+            os.unlink(os.path.join(top, name))
+        for name in dirs:
+            p = os.path.join(top, name)
+            if os.path.islink(p):
+                os.unlink(p)
+            else:
+                os.rmdir(p)
+    os.rmdir(path)
+
+
+def forget_container(root: str, ctr_id: str) -> str | None:
+    """Delete the container's row and `containers/<id>`; return the row's `config` JSON text (None if gone)."""
+    conn = sqlite3.connect(os.path.join(root, "tug.db"), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        row = conn.execute("SELECT config FROM containers WHERE id = ?", (ctr_id,)).fetchone()
+        remove_tree(os.path.join(root, "containers", ctr_id))
+        conn.execute("DELETE FROM containers WHERE id = ?", (ctr_id,))
+    finally:
+        conn.close()
+    return row[0] if row else None
