@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from tug.store import Store
     from tug.store.content import ContentStore
     from tug.store.layout import Layout
     from tug.store.metadata import Metadata
@@ -34,30 +35,27 @@ class Engine:
                    Path(runroot or os.environ.get("TUG_RUNROOT") or DEFAULT_RUNROOT).absolute())
 
     @cached_property
+    def store(self) -> Store:
+        """The store under `root`; its parts (layout, content, metadata, snapshots) open lazily."""
+        from tug.store import Store
+
+        return Store(self.root)
+
+    @property
     def layout(self) -> Layout:
-        from tug.store.layout import Layout
+        return self.store.layout
 
-        layout = Layout(self.root)
-        layout.ensure()
-        return layout
-
-    @cached_property
+    @property
     def content(self) -> ContentStore:
-        from tug.store.content import ContentStore
+        return self.store.content
 
-        return ContentStore(self.layout)
-
-    @cached_property
+    @property
     def metadata(self) -> Metadata:
-        from tug.store.metadata import Metadata
+        return self.store.metadata
 
-        return Metadata(self.layout.db_path)
-
-    @cached_property
+    @property
     def snapshots(self) -> Snapshots:
-        from tug.store.snapshots import Snapshots
-
-        return Snapshots(self.layout, self.metadata)
+        return self.store.snapshots
 
     @property
     def runtime_root(self) -> Path:
