@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(busybox-static runc crun mmdebstrap skopeo umoci docker-registry libseccomp2 uidmap nftables
-      apache2-utils tmux zstd iproute2 openssl curl jq open-adventure)
+      apache2-utils tmux zstd iproute2 openssl curl jq open-adventure gcc libc6-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -26,4 +26,11 @@ stamp=.venv/.tug-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
   touch "$stamp"
+fi
+# issue 7: `tug run --init` needs a static PID-1 init that runs in any image; tug looks for it in
+# <sys.prefix>/libexec/tug/tug-init (TUG_INIT overrides)
+init_bin=.venv/libexec/tug/tug-init
+if [ ! -x "$init_bin" ] || [ native/tug-init.c -nt "$init_bin" ]; then
+  mkdir -p "$(dirname "$init_bin")"
+  gcc -static -Os -Wall -o "$init_bin.tmp" native/tug-init.c && strip "$init_bin.tmp" && mv "$init_bin.tmp" "$init_bin"
 fi

@@ -137,6 +137,8 @@ def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
         from tug.engine.containers import image_chain
 
         lookup_dirs = [d / "upper", *[eng.snapshots.path(c) for c in reversed(image_chain(ctr))]]
+    from tug.engine import isolation  # issue 7
+
     host = HostFacts(
         container_id=ctr.id,
         rootfs=rootfs,
@@ -147,7 +149,6 @@ def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
         env_file_lines=_env_file_lines(opts.env_files),
         passwd=userdb.read_file(lookup_dirs, "etc/passwd"),
         group=userdb.read_file(lookup_dirs, "etc/group"),
-        cgroups_path=f"/tug/{ctr.id}",
         cgroup_version=2 if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else 1,
         kernel_release=os.uname().release,
         host_hostname=os.uname().nodename,
@@ -158,6 +159,7 @@ def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
         volume_paths=named_paths,
         anonymous_volume_paths=anon_paths,
         namespace_paths=ns_paths,
+        **isolation.host_facts(gen_opts, ctr.id, eng.env),  # issue 7: cgroup parent, devices, seccomp file, init
     )
     spec = generate(cfg, gen_opts, host)
     volumes.prefill(eng, ctr)  # issue 8: empty volumes get what the image has at their mount point

@@ -112,8 +112,10 @@ def finish(process: dict[str, Any], path: str, env: dict[str, str], seccomp: Sec
     last = caps.last_cap()
     masks = {}
     if spec_caps is not None:
+        have = caps.bounding(last)  # e.g. --privileged where the runtime itself lacks CAP_SYS_RESOURCE
         for kind in ("bounding", "effective", "permitted", "inheritable", "ambient"):
-            masks[kind], _unknown = caps.to_mask(spec_caps.get(kind), last)
+            mask, _unknown = caps.to_mask(spec_caps.get(kind), last)
+            masks[kind] = mask & have
         caps.drop_bounding(masks["bounding"], last)
         prctl.set_keepcaps(True)
     os.setgroups([int(g) for g in user.get("additionalGids") or ()])

@@ -88,6 +88,15 @@ def set(effective: int, permitted: int, inheritable: int) -> None:  # noqa: A001
     check(libc.capset(ctypes.byref(hdr), data), "capset")
 
 
+def bounding(last: int) -> int:
+    """The calling thread's bounding set as a mask: no container can hold a capability outside it."""
+    mask = 0
+    for cap in range(last + 1):
+        if prctl(PR_CAPBSET_READ, cap) == 1:
+            mask |= 1 << cap
+    return mask
+
+
 def drop_bounding(keep: int, last: int) -> None:
     for cap in range(last + 1):
         if not keep >> cap & 1 and prctl(PR_CAPBSET_READ, cap):
