@@ -35,7 +35,10 @@ RUN_FLAGS = [
     _opt("--sysctl", "sysctls", multiple=True), _opt("--ulimit", "ulimits", multiple=True), _opt("--init", flag=True),
     _opt("--shm-size"), _opt("-m", "--memory"), _opt("--memory-swap"), _opt("--memory-reservation"), _opt("--cpus"),
     _opt("-c", "--cpu-shares", type=int), _opt("--cpuset-cpus"), _opt("--pids-limit", type=int),
-    _opt("--cgroup-parent"), _opt("--pull", type=click.Choice(["missing", "always", "never"])),
+    _opt("--cgroup-parent"), _opt("--blkio-weight", type=int), _opt("--cpuset-mems"),  # issue 7
+    _opt("--device-read-bps", multiple=True), _opt("--device-write-bps", multiple=True),
+    _opt("--device-read-iops", multiple=True), _opt("--device-write-iops", multiple=True),
+    _opt("--oom-score-adj", type=int), _opt("--pull", type=click.Choice(["missing", "always", "never"])),
     _opt("--restart"), _opt("--stop-signal"), _opt("--stop-timeout", type=int),
     _opt("--log-opt", "log_opts", multiple=True), _opt("--health-cmd"), _opt("--no-healthcheck", flag=True),
     _opt("--health-interval"), _opt("--health-timeout"), _opt("--health-retries", type=int),

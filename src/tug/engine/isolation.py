@@ -80,7 +80,7 @@ def device_info(flags: list[str]) -> dict[str, tuple[str, int, int, int, int, in
     """host path -> (type, major, minor, mode, uid, gid) for each `--device SRC[:DST[:PERMS]]`."""
     out: dict[str, tuple[str, int, int, int, int, int]] = {}
     for spec in flags:
-        src = spec.split(":", 1)[0]
+        src = spec.split(":", 1)[0]  # --device SRC[:...] and the throttles' PATH:RATE alike
         e = device_entry(src)
         if e is not None:
             out[src] = (e["type"], e["major"], e["minor"], e["fileMode"], e["uid"], e["gid"])
@@ -108,7 +108,8 @@ def host_facts(opts: RunOptions, cid: str, env: dict[str, str]) -> dict[str, Any
     """Keyword arguments for `HostFacts` covering isolation."""
     facts: dict[str, Any] = {
         "cgroups_path": cgroups_path(opts, cid),
-        "device_info": device_info(opts.devices),
+        "device_info": device_info([*opts.devices, *opts.device_read_bps, *opts.device_write_bps,
+                                    *opts.device_read_iops, *opts.device_write_iops]),
         "seccomp_profile": seccomp_file(opts),
     }
     if opts.privileged:

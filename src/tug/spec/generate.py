@@ -92,7 +92,7 @@ def build(image: ImageConfig, opts: RunOptions, host: HostFacts) -> SpecResult:
     linux: dict[str, Any] = {
         "namespaces": namespaces.build_namespaces(modes, host),
         "devices": dev_list,
-        "resources": resources.build_resources(opts, host.cpu_count, dev_rules),
+        "resources": resources.build_resources(opts, host.cpu_count, dev_rules, host.device_info),
     }
     if host.cgroups_path:
         linux["cgroupsPath"] = host.cgroups_path

@@ -63,6 +63,11 @@ class RunOptions:
     cgroup_parent: str | None = None
     cpuset_mems: str | None = None
     blkio_weight: int | None = None
+    # issue 7: --device-read-bps/--device-write-bps/--device-read-iops/--device-write-iops as "PATH:RATE"
+    device_read_bps: list[str] = field(default_factory=list)
+    device_write_bps: list[str] = field(default_factory=list)
+    device_read_iops: list[str] = field(default_factory=list)
+    device_write_iops: list[str] = field(default_factory=list)
     oom_score_adj: int | None = None
     # namespaces other than the network's: None/"" = docker's default, "host", "private", "container:NAME"
     pid: str | None = None

@@ -85,7 +85,35 @@ def cpu_resources(opts: RunOptions, cpu_count: int | None) -> dict[str, Any] | N
     return out or None
 
 
-def build_resources(opts: RunOptions, cpu_count: int | None, devices: list[dict[str, Any]]) -> dict[str, Any]:
+THROTTLES = (("device_read_bps", "throttleReadBpsDevice", True), ("device_write_bps", "throttleWriteBpsDevice", True),
+             ("device_read_iops", "throttleReadIOPSDevice", False),
+             ("device_write_iops", "throttleWriteIOPSDevice", False))
+
+
+def throttle_devices(opts: RunOptions, device_info: dict[str, tuple[str, int, int, int, int, int]]) -> dict[str, Any]:
+    """--device-{read,write}-{bps,iops} PATH:RATE -> blockIO throttle lists (rates in bytes or IO per second)."""
+    out: dict[str, Any] = {}
+    for attr, key, is_bytes in THROTTLES:
+        flag = "--" + attr.replace("_", "-")
+        for spec in getattr(opts, attr) or []:
+            path, sep, rate_text = spec.rpartition(":")
+            if not sep or not path.startswith("/"):
+                raise Invalid(f"invalid argument {spec!r} for {flag}: expected PATH:RATE")
+            try:
+                rate = ram_in_bytes(rate_text, flag) if is_bytes else int(rate_text)
+            except ValueError:
+                raise Invalid(f"invalid argument {spec!r} for {flag}: invalid rate {rate_text!r}") from None
+            if rate < 0:
+                raise Invalid(f"invalid argument {spec!r} for {flag}: the rate must be positive")
+            info = device_info.get(path)
+            if info is None or info[0] != "b":
+                raise Invalid(f"invalid argument {spec!r} for {flag}: {path} is not a block device")
+            out.setdefault(key, []).append({"major": info[1], "minor": info[2], "rate": rate})
+    return out
+
+
+def build_resources(opts: RunOptions, cpu_count: int | None, devices: list[dict[str, Any]],
+                    device_info: dict[str, tuple[str, int, int, int, int, int]] | None = None) -> dict[str, Any]:
     res: dict[str, Any] = {"devices": devices}
     mem = memory_resources(opts)
     if mem:
@@ -99,4 +127,7 @@ def build_resources(opts: RunOptions, cpu_count: int | None, devices: list[dict[
         if not 10 <= opts.blkio_weight <= 1000:
             raise Invalid("Range of blkio weight is from 10 to 1000")
         res["blockIO"] = {"weight": opts.blkio_weight}
+    throttles = throttle_devices(opts, device_info or {})
+    if throttles:
+        res.setdefault("blockIO", {}).update(throttles)
     return res
