@@ -46,6 +46,20 @@ class Manager:
         return absolute, rel, ("/" + rel if absolute else rel)
 
 
+    def of_process(self, pid: int, proc: str = "/proc") -> Cgroup:
+        """The cgroup process `pid` is in now (from /proc/PID/cgroup), whatever path created it: for stats of a
+        container whose cgroupsPath was relative to another process's cgroup."""
+        try:
+            with open(f"{proc}/{pid}/cgroup") as f:
+                own = parse_proc_cgroup(f.read())
+        except OSError as e:
+            raise NotFound(f"process {pid} is gone", where=f"{proc}/{pid}/cgroup") from e
+        return self._of_own(own, pid)
+
+    def _of_own(self, own: dict[str, str], pid: int) -> Cgroup:
+        raise NotImplementedError
+
+
 class V2Manager(Manager):
     version = "v2"
 
@@ -74,6 +88,13 @@ class V2Manager(Manager):
         if not self.files.isdir(d):
             raise NotFound(f"cgroup {shown} does not exist", where=d)
         return V2Cgroup(d, shown, created, self.files)
+
+
+    def _of_own(self, own: dict[str, str], pid: int) -> Cgroup:
+        rel = own.get("")
+        if rel is None:
+            raise NotFound(f"process {pid} is in no cgroup v2", where=self.root)
+        return V2Cgroup(os.path.join(self.root, rel.strip("/")), rel, (), self.files)
 
 
 class V1Manager(Manager):
@@ -115,6 +136,14 @@ class V1Manager(Manager):
             _undo(V1Cgroup({}, shown, created, self.files), e)
             raise
         return V1Cgroup(dirs, shown, created, self.files, os.path.join(*uni) if uni else None)
+
+    def _of_own(self, own: dict[str, str], pid: int) -> Cgroup:
+        dirs = {h.key: os.path.join(h.mount_point, own_path(own, h).strip("/")) for h in self.hierarchies}
+        uni = None
+        if self.unified is not None:
+            uni = os.path.join(self.unified.mount_point, own_path(own, self.unified).strip("/"))
+        shown = own.get("pids") or own.get("memory") or next(iter(own.values()), "/")
+        return V1Cgroup({k: d for k, d in dirs.items() if self.files.isdir(d)}, shown, (), self.files, uni)
 
     def load(self, path: str, created: Iterable[str] = ()) -> Cgroup:
         plan, uni, shown = self._plan(path)

@@ -43,6 +43,7 @@ COMMANDS = {
     "logs": "tug.cli.logs:logs",
     "cp": "tug.cli.copytop:cp",
     "top": "tug.cli.copytop:top",
+    "stats": "tug.cli.stats:stats",  # issue 7
     "commit": "tug.cli.layers:commit",
     "diff": "tug.cli.layers:diff",
     "history": "tug.cli.layers:history",
