@@ -34,3 +34,5 @@ if [ ! -x "$init_bin" ] || [ native/tug-init.c -nt "$init_bin" ]; then
   mkdir -p "$(dirname "$init_bin")"
   gcc -static -Os -Wall -o "$init_bin.tmp" native/tug-init.c && strip "$init_bin.tmp" && mv "$init_bin.tmp" "$init_bin"
 fi
+# byte-compile tug once: this machine sets PYTHONDONTWRITEBYTECODE, which would recompile it on every start
+.venv/bin/python -m compileall -q src/tug >/dev/null
