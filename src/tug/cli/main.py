@@ -51,6 +51,8 @@ COMMANDS = {
     "load": "tug.cli.layers:load",
     "export": "tug.cli.layers:export",
     "system": "tug.cli.system:system",
+    "build": "tug.cli.build:build",
+    "builder": "tug.cli.build:builder",
 }
 
 # verbs whose engine errors exit 125 as docker's do; others exit 1

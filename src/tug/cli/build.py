@@ -1,0 +1,133 @@
+"""`tug build` (docker's classic builder lines) and `tug builder prune`."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from tug.cli.common import engine, store_options
+
+
+def _pairs(values: tuple[str, ...], what: str, from_env: bool) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        key, sep, val = v.partition("=")
+        if not key:
+            raise click.BadParameter(f"invalid {what}: {v!r}")
+        if not sep and from_env:
+            if key not in os.environ:
+                continue
+            val = os.environ[key]
+        out[key] = val
+    return out
+
+
+def _secrets(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        fields = dict(f.partition("=")[::2] for f in v.split(","))
+        ident = fields.get("id", "")
+        src = fields.get("src") or fields.get("source") or ""
+        if not ident or not src:
+            raise click.BadParameter(f"--secret {v!r}: id=ID,src=PATH is expected")
+        out[ident] = os.path.abspath(src)
+    return out
+
+
+class Printer:
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.out = sys.stdout
+
+    def __call__(self, e) -> None:  # noqa: ANN001 - a BuildEvent
+        if e.kind == "warning":
+            click.echo(e.text, err=True)
+            return
+        if self.quiet:
+            return
+        out = self.out
+        if e.kind == "output":
+            out.flush()
+            sys.stdout.buffer.write(e.data)
+            sys.stdout.buffer.flush()
+            return
+        line = {
+            "step": e.text,
+            "triggers": e.text,
+            "base": f" ---> {e.text}",
+            "cache": " ---> Using cache",
+            "miss": f" ---> Cache miss: {e.text}",
+            "running": f" ---> Running in {e.text}",
+            "removing": f"Removing intermediate container {e.text}",
+            "done": f" ---> {e.text}",
+        }.get(e.kind, e.text)
+        out.write(line + "\n")
+        out.flush()
+
+
+@click.command("build")
+@click.option("-t", "--tag", "tags", multiple=True, help="Name and optionally a tag (name:tag); repeatable")
+@click.option("-f", "--file", "dockerfile", default=None, help="Name of the Dockerfile (default: PATH/Dockerfile)")
+@click.option("--build-arg", "build_args", multiple=True, help="Set build-time variables (K=V, or K from the env)")
+@click.option("--target", default=None, help="Set the target build stage to build")
+@click.option("--no-cache", is_flag=True, help="Do not use the cache when building the image")
+@click.option("--pull", is_flag=True, help="Always attempt to pull a newer version of the base images")
+@click.option("--network", default="default", help="Networking mode for RUN instructions: default, none, host")
+@click.option("--label", "labels", multiple=True, help="Set metadata for the image (K=V)")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress the build output and print the image ID on success")
+@click.option("--iidfile", default=None, help="Write the image ID to the file")
+@click.option("--squash", is_flag=True, help="Squash the layers this build adds into one")
+@click.option("--squash-all", is_flag=True, help="Squash all the image's layers into one")
+@click.option("--explain", is_flag=True, help="Say, for every step that misses the cache, what changed")
+@click.option("--secret", "secrets", multiple=True, help="A secret for RUN --mount=type=secret: id=ID,src=PATH")
+@click.option("--platform", default=None, help="Set the target platform (os/arch[/variant])")
+@click.argument("context")
+@store_options
+@click.pass_context
+def build(ctx, tags, dockerfile, build_args, target, no_cache, pull, network, labels, quiet, iidfile, squash,
+          squash_all, explain, secrets, platform, context, root_, runroot_) -> int:
+    """Build an image from a Dockerfile."""
+    from tug.engine.build.executor import BuildOptions
+    from tug.engine.build.executor import build as do_build
+
+    opts = BuildOptions(context=context, dockerfile=dockerfile, tags=list(tags),
+                        build_args=_pairs(build_args, "--build-arg", True), target=target, no_cache=no_cache,
+                        pull=pull, network=network, labels=_pairs(labels, "--label", False), squash=squash,
+                        squash_all=squash_all, explain=explain, secrets=_secrets(secrets), platform=platform)
+    image_id, _stats = do_build(engine(ctx, root_, runroot_), opts, Printer(quiet), stdin=sys.stdin.buffer)
+    if iidfile:
+        with open(iidfile, "w") as f:
+            f.write(image_id)
+    if quiet:
+        click.echo(image_id)
+        return 0
+    click.echo(f"Successfully built {image_id.removeprefix('sha256:')[:12]}")
+    from tug.oci import reference
+
+    for t in tags:
+        click.echo(f"Successfully tagged {reference.parse(t).familiar}")
+    return 0
+
+
+@click.group("builder")
+def builder() -> None:
+    """Manage the build cache."""
+
+
+@builder.command("prune")
+@click.option("-a", "--all", "all_", is_flag=True, help="Also remove RUN --mount=type=cache directories")
+@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation")
+@store_options
+@click.pass_context
+def prune(ctx, all_, force, root_, runroot_) -> int:
+    """Remove the build cache (and, with -a, the cache mounts), then unreferenced blobs and snapshots."""
+    from tug.engine import gc
+    from tug.engine.build.cache import BuildCache
+
+    eng = engine(ctx, root_, runroot_)
+    n, m = BuildCache(eng.root).prune(mounts=all_)
+    blobs, snaps = gc.collect(eng)
+    click.echo(f"Deleted build cache entries: {n}, cache mounts: {m}; blobs: {blobs}, snapshots: {snaps}")
+    return 0

@@ -1,0 +1,204 @@
+"""The COPY and ADD step: sources resolved and hashed, the cache consulted, then the copy in a chrooted child."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tug.dockerfile import instructions as ins
+from tug.dockerfile.history import created_by
+from tug.dockerfile.plan import BuildPlan, StageEvaluator
+from tug.engine.build import config as cfgmod
+from tug.engine.build import files as filesmod
+from tug.engine.build.cache import StepInputs
+from tug.engine.build.context import Source, collect, open_root
+from tug.engine.build.executor import State
+from tug.engine.build.sandbox import RootSpec, run_in_root
+from tug.errors import Invalid, NotFound
+
+if TYPE_CHECKING:
+    from tug.engine.build.executor import Builder
+
+
+@dataclass
+class Group:
+    """Sources read from one root: resolved already (context, downloads, heredocs) or by pattern in the child."""
+
+    root: RootSpec
+    sources: list[Source] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)
+
+
+def parse_chmod(text: str) -> int | None:
+    if not text:
+        return None
+    try:
+        mode = int(text, 8)
+    except ValueError:
+        raise Invalid(f"invalid --chmod value {text!r}: an octal mode is expected") from None
+    if not 0 <= mode <= 0o7777:
+        raise Invalid(f"invalid --chmod value {text!r}")
+    return mode
+
+
+def _lookup(db: str | None, name: str, index: int) -> int | None:
+    for line in (db or "").splitlines():
+        f = line.split(":")
+        if len(f) > 3 and f[0] == name:
+            try:
+                return int(f[index])
+            except ValueError:
+                return None
+    return None
+
+
+def parse_chown(b: Builder, state: State, text: str) -> tuple[int, int]:
+    """`--chown=user[:group]` with names looked up in the image's /etc/passwd and /etc/group."""
+    if not text:
+        return (0, 0)
+    from tug.engine import userdb
+
+    user, _, group = text.partition(":")
+    layers = [b.eng.snapshots.path(c) for c in reversed(state.chains)]
+    if user.isdigit():
+        uid = int(user)
+    else:
+        found = _lookup(userdb.read_file(layers, "etc/passwd"), user, 2)
+        if found is None:
+            raise NotFound(f"unable to convert uid/gid chown string to host mapping: no such user {user!r} in the "
+                           "image's /etc/passwd")
+        uid = found
+    if not group:
+        gid = uid if user.isdigit() else (_lookup(userdb.read_file(layers, "etc/passwd"), user, 3) or uid)
+    elif group.isdigit():
+        gid = int(group)
+    else:
+        found = _lookup(userdb.read_file(layers, "etc/group"), group, 2)
+        if found is None:
+            raise NotFound(f"unable to convert uid/gid chown string to host mapping: no such group {group!r} in "
+                           "the image's /etc/group")
+        gid = found
+    return uid, gid
+
+
+def _dest(state: State, dest: str) -> str:
+    trailing = dest.endswith("/") or dest in (".", "./") or dest.endswith("/.")
+    if not dest.startswith("/"):
+        dest = posixpath.join(state.config.get("WorkingDir") or "/", dest)
+    dest = posixpath.normpath(dest)
+    if dest.startswith("//"):
+        dest = "/" + dest.lstrip("/")
+    return dest.rstrip("/") + "/" if trailing else dest
+
+
+def _summary(files: dict[str, str], extra: dict[str, str], count: int, first: Source | None) -> str:
+    digest = hashlib.sha256(json.dumps([files, extra], sort_keys=True).encode()).hexdigest()
+    if count == 1 and first is not None:
+        return f"{'dir' if first.is_dir else 'file'}:{digest}"
+    return f"multi:{digest}"
+
+
+def copy_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: ins.Copy | ins.Add,
+              first: bool) -> State:
+    from tug.engine.build.fetch import download, is_url
+
+    dest = _dest(state, x.dest)
+    owner = parse_chown(b, state, x.chown)
+    chmod = parse_chmod(x.chmod)
+    files: dict[str, str] = {}
+    extra: dict[str, str] = {}
+    groups: dict[str, Group] = {}
+    from_ref = x.from_ if isinstance(x, ins.Copy) else None
+    count = 0
+    firsts: list[Source] = []
+    if from_ref:
+        from tug.engine.build.runstep import stage_root
+
+        root, ident = stage_root(b, plan, from_ref)
+        extra["source stage"] = ident
+        groups["from"] = Group(root, patterns=list(x.sources))
+        count = len(x.sources)
+    else:
+        ctx_fd = open_root(b.ctx.root)
+        try:
+            ctx_group = Group(RootSpec(path=b.ctx.root))
+            for i, src in enumerate(x.sources):
+                if isinstance(x, ins.Add) and is_url(src):
+                    d = Path(tempfile.mkdtemp(prefix="add-", dir=b.work))
+                    path, digest = download(src, d, x.checksum)
+                    found = collect(open_root(d), path.name, None)
+                    groups[f"url{i}"] = Group(RootSpec(path=d), found)
+                    files[f"url:{src}"] = f"file 600 {digest}"
+                    count += 1
+                    firsts += found
+                    continue
+                found = collect(ctx_fd, src, b.ctx.matcher)
+                for s in found:
+                    files.update(s.summary())
+                ctx_group.sources += found
+                firsts += found
+                count += len(found)
+            if ctx_group.sources:
+                groups["context"] = ctx_group
+        finally:
+            os.close(ctx_fd)
+        if x.contents:
+            d = Path(tempfile.mkdtemp(prefix="heredoc-", dir=b.work))
+            os.chmod(d, 0o755)
+            for c in x.contents:
+                (d / c.path).write_text(c.data)
+                os.chmod(d / c.path, 0o644)
+            fd = open_root(d)
+            try:
+                found = [s for c in x.contents for s in collect(fd, c.path, None)]
+            finally:
+                os.close(fd)
+            for s in found:
+                files.update({f"heredoc:{k}": v for k, v in s.summary().items()})
+            groups["heredoc"] = Group(RootSpec(path=d), found)
+            count += len(found)
+            firsts += found
+    if count > 1 and not dest.endswith("/"):
+        raise Invalid(f"When using {x.keyword} with more than one source file, the destination must be a directory "
+                      "and end with a /")
+    text = created_by(x, shell=ev.shell, source=_summary(files, extra, count, firsts[0] if firsts else None))
+    assert text is not None
+    flags = {"chown": x.chown, "chmod": x.chmod, "from": from_ref or "", "dest": dest,
+             "sources": list(x.sources) if from_ref else []}
+    inputs = StepInputs(str(state.id), text + " " + json.dumps(flags, sort_keys=True), files=files, extra=extra)
+    hit = b.cached(inputs, first, state.cmd_set)
+    if hit is not None:
+        return hit
+    spec = filesmod.CopySpec(dest, owner, chmod, extract=isinstance(x, ins.Add), multiple=count > 1)
+
+    def work_fn(fds: dict[str, int]) -> None:
+        for name, g in groups.items():
+            srcs = g.sources
+            if g.patterns:
+                srcs = [s for p in g.patterns for s in collect(fds[name], p, None, hashing=False)]
+                if len(srcs) > 1 and not dest.endswith("/"):
+                    raise Invalid(f"When using {x.keyword} with more than one source file, the destination must "
+                                  "be a directory and end with a /")
+            # URLs are downloads, never archives to unpack (docker unpacks only local tars)
+            gspec = filesmod.CopySpec(spec.dest, spec.owner, spec.chmod, spec.extract and not name.startswith("url"),
+                                      spec.multiple)
+            filesmod.copy_sources(fds[name], srcs, gspec)
+
+    work = Path(tempfile.mkdtemp(prefix="copy-", dir=b.work))
+    try:
+        upper = run_in_root(b.eng, state.chains, work, {n: g.root for n, g in groups.items()}, work_fn)
+        layer = b.write_layer(upper, state)
+    finally:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+    raw = json.loads(json.dumps(state.raw))
+    layers = [*state.layers, layer] if layer is not None else list(state.layers)
+    cfgmod.add_history(raw, b.created, text, empty_layer=layer is None)
+    return b.remember(inputs, b.save(raw, layers, state.cmd_set))

@@ -1,0 +1,386 @@
+"""`tug build`: the stages a target needs, step by step, each step looked up in the cache before it runs.
+
+A step starts from a state (an image config stored as a blob, whose digest is the state's id, and its layers) and
+gives the next one: metadata instructions edit the config, RUN runs a build container (runner.py), COPY/ADD/WORKDIR
+change files in a chrooted child (sandbox.py, files.py). Each step adds a history entry; new layers are written
+reproducibly (sorted, numeric owners, mtimes clamped to SOURCE_DATE_EPOCH or 0) and the config's `created` is that
+epoch, so the same context gives the same image digest wherever and whenever it is built.
+
+Progress is a stream of `BuildEvent`s (docker's classic lines); the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tug.dockerfile import instructions as ins
+from tug.dockerfile.history import created_by
+from tug.dockerfile.plan import BuildPlan, PlannedStage, Platform, StageEvaluator, build_plan, parse_trigger
+from tug.engine.build import config as cfgmod
+from tug.engine.build.cache import BuildCache, LayerRecord, Result, StepInputs
+from tug.engine.build.context import BuildContext
+from tug.engine.engine import Engine
+from tug.engine.record import LayerBlob
+from tug.errors import Invalid, NotFound
+from tug.oci.digest import Digest, chain_ids
+
+META = (ins.Env, ins.Label, ins.Arg, ins.Cmd, ins.Entrypoint, ins.User, ins.Expose, ins.Volume, ins.StopSignal,
+        ins.Healthcheck, ins.Shell, ins.Onbuild, ins.Maintainer)
+
+
+@dataclass
+class BuildEvent:
+    kind: str  # step | base | cache | miss | running | output | removing | done | warning | triggers
+    text: str = ""
+    data: bytes = b""
+
+
+OnEvent = Callable[[BuildEvent], None]
+
+
+@dataclass
+class BuildOptions:
+    context: str = "."
+    dockerfile: str | None = None
+    tags: list[str] = field(default_factory=list)
+    build_args: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
+    no_cache: bool = False
+    pull: bool = False
+    network: str = "default"
+    labels: dict[str, str] = field(default_factory=dict)
+    squash: bool = False
+    squash_all: bool = False
+    explain: bool = False
+    secrets: dict[str, str] = field(default_factory=dict)  # id -> host file
+    platform: str | None = None
+
+
+@dataclass
+class State:
+    raw: dict[str, Any]
+    layers: list[LayerRecord]
+    id: Digest
+    cmd_set: bool = False
+
+    @property
+    def chains(self) -> list[Digest]:
+        return chain_ids([x.diff_id for x in self.layers])
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.raw.setdefault("config", {})
+
+
+@dataclass
+class Stats:
+    steps: int = 0
+    cached: int = 0
+    containers: int = 0  # build containers run
+
+
+def epoch_of(eng: Engine) -> int:
+    text = eng.env.get("SOURCE_DATE_EPOCH", "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise Invalid(f"SOURCE_DATE_EPOCH={text!r} is not a number of seconds")
+    return int(text)
+
+
+class Builder:
+    def __init__(self, eng: Engine, opts: BuildOptions, ctx: BuildContext, on_event: OnEvent) -> None:
+        self.eng = eng
+        self.opts = opts
+        self.ctx = ctx
+        self.emit = on_event
+        self.cache = BuildCache(eng.root)
+        self.epoch = epoch_of(eng)
+        self.created = cfgmod.epoch_text(self.epoch)
+        self.stats = Stats()
+        self.results: dict[int, State] = {}
+        self.step_no = 0
+        self.total = 0
+        self.work = Path(tempfile.mkdtemp(prefix="build-", dir=self._tmp()))
+
+    def _tmp(self) -> Path:
+        d = self.eng.layout.tmp
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def close(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    # -- states ---------------------------------------------------------------------------------------------------
+
+    def save(self, raw: dict[str, Any], layers: list[LayerRecord], cmd_set: bool) -> State:
+        cfgmod.drop_none(raw)
+        raw.setdefault("rootfs", {"type": "layers"})["diff_ids"] = [str(x.diff_id) for x in layers]
+        data = cfgmod.config_bytes(raw)
+        digest = Digest.of(data)
+        if not self.eng.content.has(digest):
+            self.eng.content.put(data, digest)
+        return State(raw, layers, digest, cmd_set)
+
+    def load(self, res: Result, cmd_set: bool) -> State | None:
+        eng = self.eng
+        if not eng.content.has(res.config):
+            return None
+        for x, chain in zip(res.layers, chain_ids([x.diff_id for x in res.layers]), strict=True):
+            if not eng.content.has(x.descriptor.digest) or not eng.snapshots.exists(chain):
+                return None
+        raw = json.loads(eng.content.read(res.config))
+        return State(raw, list(res.layers), res.config, cmd_set)
+
+    def base_state(self, plan: BuildPlan, stage: PlannedStage) -> State:
+        base = stage.base
+        if base.kind == "stage":
+            assert base.stage is not None
+            prev = self.results[base.stage]
+            return State(json.loads(json.dumps(prev.raw)), list(prev.layers), prev.id)
+        platform = Platform.parse(stage.platform) if stage.platform else (
+            Platform.parse(self.opts.platform) if self.opts.platform else None)
+        if base.kind == "scratch":
+            p = platform or Platform()
+            return self.save(cfgmod.scratch(p.os, p.architecture, p.variant), [], False)
+        return self.image_state(base.ref, stage.platform or self.opts.platform)
+
+    def image_state(self, ref: str, platform: str | None = None) -> State:
+        from tug.engine import images
+        from tug.engine.commit import parent_layers
+
+        eng = self.eng
+        if self.opts.pull:
+            from tug.engine.pull import ensure_image
+
+            ensure_image(eng, ref, "always", platform)
+        try:
+            img = images.find(eng, ref)
+        except NotFound:
+            from tug.engine.pull import ensure_image
+
+            ensure_image(eng, ref, "missing", platform)
+            img = images.find(eng, ref)
+        cfg = images.config(eng, img)
+        layers = [LayerRecord(b.descriptor, b.diff_id, b.size) for b in parent_layers(eng, img)]
+        return State(cfgmod.from_base(cfg.raw), layers, Digest.parse(img.id))
+
+    # -- the build ------------------------------------------------------------------------------------------------
+
+    def build(self, plan: BuildPlan) -> State:
+        self.total = sum(1 + len(s.instructions) for s in plan.stages)
+        state: State | None = None
+        for stage in plan.stages:
+            state = self.build_stage(plan, stage)
+            self.results[stage.index] = state
+        assert state is not None
+        return state
+
+    def _step(self, text: str) -> None:
+        self.step_no += 1
+        self.emit(BuildEvent("step", f"Step {self.step_no}/{self.total} : {text}"))
+
+    def build_stage(self, plan: BuildPlan, stage: PlannedStage) -> State:
+        self._step(stage.from_.original or f"FROM {stage.base.ref}")
+        state = self.base_state(plan, stage)
+        self.emit(BuildEvent("base", state.id.hex[:12]))
+        ev = plan.evaluator(stage, base_env=list(state.config.get("Env") or []),
+                            base_shell=state.config.get("Shell") or None)
+        triggers = list(state.config.get("OnBuild") or [])
+        if triggers and stage.base.kind != "stage":
+            self.emit(BuildEvent("triggers", f"# Executing {len(triggers)} build trigger"
+                                 + ("s" if len(triggers) > 1 else "")))
+            raw = json.loads(json.dumps(state.raw))
+            raw["config"]["OnBuild"] = None
+            state = self.save(raw, state.layers, state.cmd_set)
+            for expr in triggers:
+                trig = parse_trigger(expr, plan.dockerfile.filename, stage.from_.line)
+                state = self.step(plan, ev, state, trig, first=False, show=False)
+        first = True
+        for instr in stage.instructions:
+            self._step(instr.original)
+            state = self.step(plan, ev, state, instr, first=first)
+            first = False
+        return state
+
+    def step(self, plan: BuildPlan, ev: StageEvaluator, state: State, instr: ins.Instruction, first: bool,
+             show: bool = True) -> State:
+        x = ev.apply(instr)
+        self.stats.steps += 1
+        if isinstance(x, META):
+            return self._meta_step(ev, state, x, first)
+        if isinstance(x, ins.Workdir):
+            return self._workdir_step(ev, state, x, first)
+        if isinstance(x, ins.Run):
+            from tug.engine.build.runstep import run_step
+
+            return run_step(self, plan, ev, state, x, first)
+        if isinstance(x, ins.Copy | ins.Add):
+            from tug.engine.build.copystep import copy_step
+
+            return copy_step(self, plan, ev, state, x, first)
+        raise Invalid(f"{plan.dockerfile.filename}:{instr.line}: {x.keyword} cannot be built here")
+
+    # -- the cache around a step ----------------------------------------------------------------------------------
+
+    def cached(self, inputs: StepInputs, first: bool, cmd_set: bool) -> State | None:
+        if self.opts.no_cache:
+            if self.opts.explain:
+                self.emit(BuildEvent("miss", "cache disabled (--no-cache)"))
+            return None
+        res = self.cache.lookup(inputs)
+        if res is not None:
+            st = self.load(res, cmd_set)
+            if st is not None:
+                self.stats.cached += 1
+                self.emit(BuildEvent("cache", "Using cache"))
+                self.emit(BuildEvent("done", st.id.hex[:12]))
+                return st
+            self.cache.forget(inputs)
+        if self.opts.explain:
+            self.emit(BuildEvent("miss", self.cache.why_missed(inputs, first)))
+        return None
+
+    def remember(self, inputs: StepInputs, st: State) -> State:
+        self.cache.store(inputs, Result(st.id, list(st.layers)))
+        self.emit(BuildEvent("done", st.id.hex[:12]))
+        return st
+
+    def _meta_step(self, ev: StageEvaluator, state: State, x: ins.Instruction, first: bool) -> State:
+        text = created_by(x, shell=ev.shell if not isinstance(x, ins.Shell) else ev_shell_before(state))
+        assert text is not None
+        inputs = StepInputs(str(state.id), text)
+        cmd_set = state.cmd_set or isinstance(x, ins.Cmd)
+        hit = self.cached(inputs, first, cmd_set)
+        if hit is not None:
+            return hit
+        raw = json.loads(json.dumps(state.raw))
+        try:
+            new_cmd_set = cfgmod.apply_meta(raw, x, shell=ev.shell, env=ev.config_env(), cmd_set=state.cmd_set)
+        except ValueError as e:
+            raise Invalid(str(e)) from None
+        cfgmod.add_history(raw, self.created, text, empty_layer=True)
+        return self.remember(inputs, self.save(raw, state.layers, new_cmd_set))
+
+    def _workdir_step(self, ev: StageEvaluator, state: State, x: ins.Workdir, first: bool) -> State:
+        path = cfgmod.resolve_workdir(state.config.get("WorkingDir") or "", x.path)
+        text = created_by(x, shell=ev.shell, workdir=path)
+        assert text is not None
+        inputs = StepInputs(str(state.id), text)
+        hit = self.cached(inputs, first, state.cmd_set)
+        if hit is not None:
+            return hit
+        raw = json.loads(json.dumps(state.raw))
+        raw["config"]["WorkingDir"] = path
+        layers = list(state.layers)
+        if not self._exists_in(state, path):
+            from tug.engine.build import files
+            from tug.engine.build.sandbox import run_in_root
+
+            work = Path(tempfile.mkdtemp(prefix="workdir-", dir=self.work))
+            upper = run_in_root(self.eng, state.chains, work, {}, lambda _fds: files.make_workdir(path))
+            layer = self.write_layer(upper, state)
+            shutil.rmtree(work, ignore_errors=True)
+            if layer is not None:
+                layers.append(layer)
+        cfgmod.add_history(raw, self.created, text, empty_layer=len(layers) == len(state.layers))
+        return self.remember(inputs, self.save(raw, layers, state.cmd_set))
+
+    def _exists_in(self, state: State, path: str) -> bool:
+        import stat as stat_mod
+
+        from tug.store.overlay_changes import LowerView
+
+        if not state.layers:
+            return path == "/"
+        view = LowerView([self.eng.snapshots.path(c) for c in reversed(state.chains)])
+        parts = tuple(p for p in path.split("/") if p)
+        for i in range(1, len(parts) + 1):  # every component a real directory (a symlink needs the sandbox)
+            st = view.lookup(parts[:i])
+            if st is None or not stat_mod.S_ISDIR(st.st_mode):
+                return False
+        return True
+
+    # -- layers ---------------------------------------------------------------------------------------------------
+
+    def write_layer(self, upper: Path, state: State, exclude: Any = None) -> LayerRecord | None:
+        """The upper directory as a layer (None when nothing changed), unpacked on top of the state's chain."""
+        from tug.engine.layers import unpack_blob
+        from tug.oci import mediatypes as mt
+        from tug.oci.descriptor import Descriptor
+        from tug.store.diff import write_layer
+
+        eng = self.eng
+        with eng.content.ingest() as ing:
+            res = write_layer(upper, ing, exclude=exclude, clamp_mtime=self.epoch)
+            if res.entries == 0:
+                return None
+            digest = ing.commit()
+        chains = state.chains
+        blob: LayerBlob = unpack_blob(eng, Descriptor(mt.OCI_LAYER, digest, res.size), chains[-1] if chains else None,
+                                      diff_id=res.diff_id)
+        return LayerRecord(blob.descriptor, blob.diff_id, blob.size)
+
+
+def ev_shell_before(state: State) -> list[str]:
+    return list(state.config.get("Shell") or ["/bin/sh", "-c"])
+
+
+def build(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any = None) -> tuple[str, Stats]:
+    """Build; returns the image id and what the build did. Tags are set only when every step succeeded."""
+    from tug.dockerfile.document import parse
+    from tug.engine.build.context import open_context
+    from tug.engine.record import record_raw
+    from tug.oci import reference
+    from tug.store.locks import lock
+
+    tags = [str(reference.parse(t)) for t in opts.tags]
+    if opts.squash and opts.squash_all:
+        raise Invalid("--squash and --squash-all cannot be used together")
+    with open_context(opts.context, eng.layout.tmp, opts.dockerfile, stdin) as ctx:
+        df = parse(ctx.dockerfile, ctx.dockerfile_name)
+        plat = Platform.parse(opts.platform) if opts.platform else None
+        plan = build_plan(df, build_args=opts.build_args, target=opts.target, target_platform=plat)
+        if plan.unused_build_args:
+            on_event(BuildEvent("warning", "[Warning] One or more build-args [" + " ".join(plan.unused_build_args)
+                                + "] were not consumed"))
+        eng.layout.ensure() if hasattr(eng.layout, "ensure") else None
+        with lock(eng.layout, "gc", shared=True):
+            b = Builder(eng, opts, ctx, on_event)
+            try:
+                final = b.build(plan)
+                raw = json.loads(json.dumps(final.raw))
+                layers = list(final.layers)
+                if opts.labels:
+                    labels = dict(raw["config"].get("Labels") or {})
+                    labels.update(opts.labels)
+                    raw["config"]["Labels"] = labels
+                if opts.squash or opts.squash_all:
+                    from tug.engine.build.squash import squash
+
+                    base_count = 0 if opts.squash_all else _base_layer_count(b, plan)
+                    raw, layers = squash(b, raw, layers, base_count)
+                cfgmod.drop_none(raw)
+                raw.setdefault("rootfs", {"type": "layers"})["diff_ids"] = [str(x.diff_id) for x in layers]
+                data = cfgmod.config_bytes(raw)
+                image_id = record_raw(eng, data, [LayerBlob(x.descriptor, x.diff_id, x.size) for x in layers], tags)
+            finally:
+                b.close()
+    return image_id, b.stats
+
+
+def _base_layer_count(b: Builder, plan: BuildPlan) -> int:
+    """How many layers the target's first ancestor image (not built here) has: `--squash` keeps those."""
+    stage = plan.target
+    while stage.base.kind == "stage":
+        assert stage.base.stage is not None
+        stage = plan.stage(stage.base.stage)
+    if stage.base.kind == "scratch":
+        return 0
+    return len(b.image_state(stage.base.ref, stage.platform).layers)
