@@ -29,7 +29,10 @@ def referenced(eng: Engine) -> tuple[set[Digest], set[Digest]]:
     for row in eng.metadata.list_containers():
         extra = json.loads(row.get("config") or "{}").get("extra") or {}
         chains.update(Digest.parse(c) for c in extra.get("chain_ids", []))
-    return blobs, chains
+    from tug.engine.build.cache import BuildCache  # the build cache keeps its steps' results (tug builder prune)
+
+    cache_blobs, cache_chains = BuildCache(eng.root).referenced()
+    return blobs | cache_blobs, chains | cache_chains
 
 
 def collect(eng: Engine) -> tuple[int, int]:

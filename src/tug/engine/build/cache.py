@@ -161,9 +161,8 @@ class BuildCache:
                     continue
         return out
 
-    def referenced(self, read_config: Any) -> tuple[set[Digest], set[Digest]]:
-        """(blobs, snapshot chain ids) the cache keeps: result configs, their layers and the configs of parents.
-        `read_config(digest)` gives a config's diff ids (or None when the blob is gone)."""
+    def referenced(self) -> tuple[set[Digest], set[Digest]]:
+        """(blobs, snapshot chain ids) the cache keeps: result configs, their layers and the configs of parents."""
         blobs: set[Digest] = set()
         chains: set[Digest] = set()
         for doc in self.entries():
