@@ -132,7 +132,11 @@ def copy_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: 
                 if isinstance(x, ins.Add) and is_url(src):
                     d = Path(tempfile.mkdtemp(prefix="add-", dir=b.work))
                     path, digest = download(src, d, x.checksum)
-                    found = collect(open_root(d), path.name, None)
+                    dfd = open_root(d)
+                    try:
+                        found = collect(dfd, path.name, None)
+                    finally:
+                        os.close(dfd)
                     groups[f"url{i}"] = Group(RootSpec(path=d), found)
                     files[f"url:{src}"] = f"file 600 {digest}"
                     count += 1
@@ -169,22 +173,26 @@ def copy_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: 
                       "and end with a /")
     text = created_by(x, shell=ev.shell, source=_summary(files, extra, count, firsts[0] if firsts else None))
     assert text is not None
-    flags = {"chown": x.chown, "chmod": x.chmod, "from": from_ref or "", "dest": dest,
-             "sources": list(x.sources) if from_ref else []}
-    inputs = StepInputs(str(state.id), text + " " + json.dumps(flags, sort_keys=True), files=files, extra=extra)
+    # the key's instruction is what was written (the content is compared file by file, for --explain)
+    flags = {"chown": x.chown, "chmod": x.chmod, "from": from_ref or "", "dest": dest}
+    shown = created_by(x, shell=ev.shell, source=" ".join(x.sources) or "<<heredoc")
+    inputs = StepInputs(str(state.id), f"{shown} {json.dumps(flags, sort_keys=True)}", files=files, extra=extra)
     hit = b.cached(inputs, first, state.cmd_set)
     if hit is not None:
         return hit
     spec = filesmod.CopySpec(dest, owner, chmod, extract=isinstance(x, ins.Add), multiple=count > 1)
 
+    def resolve(fds: dict[str, int]) -> None:  # before the chroot: collect() reads /proc/self/fd
+        for name, g in groups.items():
+            if g.patterns:
+                g.sources = [s for p in g.patterns for s in collect(fds[name], p, None, hashing=False)]
+                if len(g.sources) > 1 and not dest.endswith("/"):
+                    raise Invalid(f"When using {x.keyword} with more than one source file, the destination must "
+                                  "be a directory and end with a /")
+
     def work_fn(fds: dict[str, int]) -> None:
         for name, g in groups.items():
             srcs = g.sources
-            if g.patterns:
-                srcs = [s for p in g.patterns for s in collect(fds[name], p, None, hashing=False)]
-                if len(srcs) > 1 and not dest.endswith("/"):
-                    raise Invalid(f"When using {x.keyword} with more than one source file, the destination must "
-                                  "be a directory and end with a /")
             # URLs are downloads, never archives to unpack (docker unpacks only local tars)
             gspec = filesmod.CopySpec(spec.dest, spec.owner, spec.chmod, spec.extract and not name.startswith("url"),
                                       spec.multiple)
@@ -192,7 +200,7 @@ def copy_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: 
 
     work = Path(tempfile.mkdtemp(prefix="copy-", dir=b.work))
     try:
-        upper = run_in_root(b.eng, state.chains, work, {n: g.root for n, g in groups.items()}, work_fn)
+        upper = run_in_root(b.eng, state.chains, work, {n: g.root for n, g in groups.items()}, work_fn, resolve)
         layer = b.write_layer(upper, state)
     finally:
         import shutil

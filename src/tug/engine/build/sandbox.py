@@ -75,8 +75,9 @@ def _preload() -> None:
 
 
 def run_in_root(eng: Engine, chains: list[Digest], work: Path, roots: dict[str, RootSpec],
-                fn: Callable[[dict[str, int]], None]) -> Path:
-    """Run `fn(root fds)` chrooted in the image of `chains` with a fresh upper under `work`; returns the upper."""
+                fn: Callable[[dict[str, int]], None], pre: Callable[[dict[str, int]], None] | None = None) -> Path:
+    """Run `fn(root fds)` chrooted in the image of `chains` with a fresh upper under `work`; returns the upper.
+    `pre(root fds)` runs in the child before the chroot, where /proc still names the roots' paths."""
     upper = work / "upper"
     upper.mkdir(parents=True)
     os.chmod(upper, 0o755)
@@ -91,6 +92,8 @@ def run_in_root(eng: Engine, chains: list[Digest], work: Path, roots: dict[str, 
             _preload()
             enter_private_mount_namespace()
             fds = {name: open_root_in_child(eng, spec, work / f"root-{name}") for name, spec in roots.items()}
+            if pre is not None:
+                pre(fds)
             if chains:
                 (work / "work").mkdir()
                 merged = work / "merged"
