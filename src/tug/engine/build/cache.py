@@ -34,15 +34,16 @@ class StepInputs:
     args: list[str] = field(default_factory=list)  # build args in effect (RUN)
     files: dict[str, str] = field(default_factory=dict)  # path -> summary (COPY/ADD from the context)
     extra: dict[str, str] = field(default_factory=dict)  # other inputs: a --from stage's id, a download's digest
+    shown: str = ""  # the instruction as --explain prints it (not part of the key)
 
     def key(self) -> str:
-        doc = {"parent": self.parent, "instruction": self.instruction, "args": sorted(self.args),
+        doc: dict[str, Any] = {"parent": self.parent, "instruction": self.instruction, "args": sorted(self.args),
                "files": self.files, "extra": self.extra}
         return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         return {"parent": self.parent, "instruction": self.instruction, "args": self.args, "files": self.files,
-                "extra": self.extra}
+                "extra": self.extra, "shown": self.shown}
 
 
 @dataclass
@@ -70,7 +71,7 @@ def explain(old: StepInputs, new: StepInputs) -> str:
     if old.parent != new.parent:
         return f"the parent changed ({old.parent[:19]} -> {new.parent[:19]})"
     if old.instruction != new.instruction:
-        return f"the instruction changed (was: {old.instruction})"
+        return f"the instruction changed (was: {old.shown or old.instruction})"
     if sorted(old.args) != sorted(new.args):
         before = dict(a.partition("=")[::2] for a in old.args)
         after = dict(a.partition("=")[::2] for a in new.args)
@@ -135,7 +136,8 @@ class BuildCache:
                 p = folder / name
                 doc = json.loads(p.read_bytes())["inputs"]
                 olds.append((p.stat().st_mtime, StepInputs(doc["parent"], doc["instruction"], doc.get("args", []),
-                                                           doc.get("files", {}), doc.get("extra", {}))))
+                                                           doc.get("files", {}), doc.get("extra", {}),
+                                                           doc.get("shown", ""))))
             except (OSError, ValueError, KeyError):
                 continue
         if not olds:

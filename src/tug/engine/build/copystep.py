@@ -176,7 +176,8 @@ def copy_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: 
     # the key's instruction is what was written (the content is compared file by file, for --explain)
     flags = {"chown": x.chown, "chmod": x.chmod, "from": from_ref or "", "dest": dest}
     shown = created_by(x, shell=ev.shell, source=" ".join(x.sources) or "<<heredoc")
-    inputs = StepInputs(str(state.id), f"{shown} {json.dumps(flags, sort_keys=True)}", files=files, extra=extra)
+    inputs = StepInputs(str(state.id), f"{shown} {json.dumps(flags, sort_keys=True)}", files=files, extra=extra,
+                        shown=shown)
     hit = b.cached(inputs, first, state.cmd_set)
     if hit is not None:
         return hit

@@ -230,6 +230,7 @@ class Builder:
     # -- the cache around a step ----------------------------------------------------------------------------------
 
     def cached(self, inputs: StepInputs, first: bool, cmd_set: bool) -> State | None:
+        inputs.extra["SOURCE_DATE_EPOCH"] = str(self.epoch)  # it is in every created time the step writes
         if self.opts.no_cache:
             if self.opts.explain:
                 self.emit(BuildEvent("miss", "cache disabled (--no-cache)"))

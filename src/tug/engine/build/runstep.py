@@ -131,7 +131,7 @@ def run_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: i
     req, files, extra = requests(b, plan, x, network, ev.run_env(), command)
     mounts = [{k: v for k, v in asdict(m).items() if v not in (None, "", False, 0)} for m in x.mounts]
     key = text + " " + json.dumps({"mounts": mounts, "network": network}, sort_keys=True)
-    inputs = StepInputs(str(state.id), key, args=args, files=files, extra=extra)
+    inputs = StepInputs(str(state.id), key, args=args, files=files, extra=extra, shown=text)
     hit = b.cached(inputs, first, state.cmd_set)
     if hit is not None:
         return hit
