@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import have, report, time_runs  # noqa: E402
 
 from tug.runtime.launch import runtime_argv  # noqa: E402
+from tug.runtime.sealed import sealed_argv  # noqa: E402
 
 
 def make_bundle(base: Path, args: list[str], resources: bool = True) -> Path:
@@ -47,7 +48,7 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="tug-runtime-bench-"))
     try:
         bundle = make_bundle(base, opts.args.split(), resources=not opts.no_resources)
-        runtimes = {"tug-runtime": runtime_argv()}
+        runtimes = {"tug-runtime": sealed_argv(runtime_argv())}  # as the engine starts it (issue 7)
         for peer in ("runc", "crun"):
             if have(peer):
                 runtimes[peer] = [shutil.which(peer)]  # type: ignore[list-item]

@@ -130,6 +130,9 @@ def run(eng: Engine, ctr: Container, opts: ExecOptions) -> int:
     try:
         os.write(fd, json.dumps(process).encode())
         argv = lifecycle.runtime_cmd(eng, "exec", "--process", f"/proc/self/fd/{fd}", runtime=ctr.options.runtime)
+        from tug.runtime.sealed import sealed_argv  # issue 7: the exec'd process never sees the host's interpreter
+
+        argv = sealed_argv(argv)
         if opts.detach:
             r = subprocess.run([*argv, "--detach", ctr.id], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, pass_fds=(fd,))

@@ -171,7 +171,9 @@ class Monitor(ProbeMixin):
     # --- runtime calls -----------------------------------------------------------------------------------------
 
     def _spawn(self, args: list[str], stdin: int, stdout: int, stderr: int) -> int:
-        argv = [*self.cfg["runtime"], *args]
+        from tug.runtime.sealed import sealed_argv  # issue 7: run tug-runtime from a sealed copy of the interpreter
+
+        argv = sealed_argv([*self.cfg["runtime"], *args])
         acts = [(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, stdout, 1), (os.POSIX_SPAWN_DUP2, stderr, 2)]
         return os.posix_spawn(argv[0], argv, os.environ, file_actions=acts)
 

@@ -14,7 +14,10 @@ def site_dir() -> str:
 
 
 def runtime_argv(python: str | None = None) -> list[str]:
-    """argv prefix of `tug-runtime` for this interpreter; append global options and the command."""
+    """argv prefix of `tug-runtime` for this interpreter; append global options and the command.
+
+    argv[0] is the interpreter's path; a caller that spawns it now swaps in a sealed copy with
+    `tug.runtime.sealed.sealed_argv` (otherwise tug-runtime re-executes itself from one, which costs a start-up)."""
     # os._exit skips the interpreter's teardown (a few ms on every container start); stdio is flushed first
     code = (f"import sys; sys.path.insert(0, {site_dir()!r}); from tug.runtime.main import main; c = main(); "
             "sys.stdout.flush(); sys.stderr.flush(); import os; os._exit(c)")

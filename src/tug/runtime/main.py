@@ -107,6 +107,7 @@ def log_error(path: str | None, fmt: str, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from_cli = argv is None
     argv = sys.argv[1:] if argv is None else argv
     log, fmt = None, "text"
     try:
@@ -123,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         if command not in COMMANDS:
             raise Invalid(f"no such command: {command}")
         p = parse(rest, COMMANDS[command], command)
+        if from_cli and command in ("create", "run", "exec"):
+            from tug.runtime.sealed import ensure_sealed
+
+            ensure_sealed(argv)  # never let a container reach the host's interpreter through /proc/PID/exe
         return dispatch(str(g.options["root"]), command, p.options, p.positional)
     except TugError as e:
         text = e.one_line()
