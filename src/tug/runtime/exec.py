@@ -90,7 +90,8 @@ def cmd_exec(root: str, cid: str, args: list[str], o: dict[str, Any]) -> int:
     ns_fds = _open_namespaces(spec, c.pid)
     if "pid" in config.namespaces(spec):
         ns.join(f"/proc/{c.pid}/ns/pid", ns.CLONE_NEWPID)  # our next child is born in it
-    seccomp = process.Seccomp((spec.get("linux") or {}).get("seccomp"))
+    seccomp = process.Seccomp((spec.get("linux") or {}).get("seccomp"), bool(proc.get("noNewPrivileges")),
+                              os.path.join(root, process.SECCOMP_CACHE))
     console_fd = master_sock = None
     if terminal:
         from tug.runtime import console

@@ -86,7 +86,9 @@ def setup_and_exec(a: InitArgs) -> None:
         from tug.sys.netif import link_up
 
         link_up("lo")
-    seccomp = process.Seccomp(linux.get("seccomp"))  # dlopen while the host's libraries are reachable
+    # compiled (or read from the runtime root's cache) while the host's files are reachable
+    cache = os.path.join(os.path.dirname(os.path.dirname(a.fifo)), process.SECCOMP_CACHE)
+    seccomp = process.Seccomp(linux.get("seccomp"), bool(proc_spec.get("noNewPrivileges")), cache)
     if a.console_fd is not None:
         from tug.runtime import console
     fifo_fd = os.open(a.fifo, os.O_PATH | os.O_CLOEXEC)

@@ -85,20 +85,57 @@ def apply_rlimits(process: dict[str, Any], warn: list[str]) -> None:
             proc.setrlimit(kind, min(soft, cur_hard), cur_hard)
 
 
+SECCOMP_CACHE = ".seccomp-bpf"  # in the runtime's --root (never a container id: those have no leading dot)
+
+
 class Seccomp:
-    """libseccomp loaded early (before pivot_root), the filter built and loaded at the end."""
+    """The container's seccomp filter, compiled to BPF before pivot_root and installed at the very end.
 
-    def __init__(self, profile: dict[str, Any] | None) -> None:
+    libseccomp compiles the profile once; the BPF is kept in `cache_dir` (the runtime's root, root-only) under the
+    hash of the profile and the no_new_privs flag, so later starts skip dlopen and compilation (~10 ms for
+    Docker's profile) and install the cached program with prctl."""
+
+    def __init__(self, profile: dict[str, Any] | None, no_new_privs: bool = False,
+                 cache_dir: str | None = None) -> None:
         self.profile = profile
-        self.lib = None
-        if profile:
-            from tug.sys.seccomp import Library
+        self.bpf: bytes | None = None
+        if not profile:
+            return
+        from tug.sys.seccomp import load_bpf  # imported now: after pivot_root the image's files are all there is
 
-            self.lib = Library()
+        self._load_bpf = load_bpf
+        key = path = None
+        if cache_dir:
+            import hashlib
+
+            from tug.runtime import jsonio
+
+            text = jsonio.dumps({"p": profile, "nnp": no_new_privs, "v": 1})
+            key = hashlib.sha256(text.encode()).hexdigest()
+            path = os.path.join(cache_dir, key + ".bpf")
+            try:
+                with open(path, "rb") as f:
+                    self.bpf = f.read()
+                return
+            except OSError:
+                pass
+        from tug.sys.seccomp import Library
+
+        lib = Library()
+        self.bpf = lib.export(lib.build(profile, no_new_privs))
+        if path is not None:
+            try:
+                os.makedirs(cache_dir, 0o700, exist_ok=True)
+                tmp = f"{path}.{os.getpid()}"
+                with open(tmp, "wb") as f:
+                    f.write(self.bpf)
+                os.replace(tmp, path)
+            except OSError:
+                pass  # a cache that cannot be written costs only time
 
     def load(self, no_new_privs: bool) -> None:
-        if self.lib is not None and self.profile is not None:
-            self.lib.load(self.lib.build(self.profile, no_new_privs))
+        if self.bpf is not None:
+            self._load_bpf(self.bpf)
 
 
 def finish(process: dict[str, Any], path: str, env: dict[str, str], seccomp: Seccomp) -> None:

@@ -72,6 +72,7 @@ class Library:
                                                ctypes.POINTER(_ArgCmp)]
         lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
         lib.seccomp_load.argtypes = [ctypes.c_void_p]
+        lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
         self.lib = lib
 
     def _ok(self, ret: int, what: str) -> None:
@@ -119,3 +120,37 @@ class Library:
             self._ok(self.lib.seccomp_load(ctx), "load filter")
         finally:
             self.lib.seccomp_release(ctx)
+
+    def export(self, ctx: int) -> bytes:
+        """The filter as raw classic-BPF (struct sock_filter array), as `seccomp_load` would load it; releases ctx."""
+        import os
+
+        fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
+        try:
+            self._ok(self.lib.seccomp_export_bpf(ctx, fd), "export filter")
+            size = os.lseek(fd, 0, os.SEEK_END)
+            return os.pread(fd, size, 0)
+        finally:
+            os.close(fd)
+            self.lib.seccomp_release(ctx)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved at import, before the runtime's pivot_root
+_prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+
+
+def load_bpf(code: bytes) -> None:
+    """Install a classic-BPF seccomp filter (what `Library.export` gave) with prctl(PR_SET_SECCOMP): no libseccomp
+    needed at load time. Needs no_new_privs or CAP_SYS_ADMIN, like any filter."""
+    if not code or len(code) % 8:
+        raise SystemFailure(f"seccomp: a BPF program of {len(code)} bytes is not valid")
+    buf = ctypes.create_string_buffer(code, len(code))
+    prog = _SockFprog(len(code) // 8, ctypes.addressof(buf))
+    if _prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise SystemFailure(f"seccomp: load filter: {_errno.errorcode.get(err, err)}", errno=err)
