@@ -26,9 +26,9 @@ from tug.engine.build import config as cfgmod
 from tug.engine.build.cache import BuildCache, LayerRecord, Result, StepInputs
 from tug.engine.build.context import BuildContext
 from tug.engine.engine import Engine
-from tug.engine.record import LayerBlob
 from tug.errors import Invalid, NotFound
 from tug.oci.digest import Digest, chain_ids
+from tug.oci.image_config import ImageConfig
 
 META = (ins.Env, ins.Label, ins.Arg, ins.Cmd, ins.Entrypoint, ins.User, ins.Expose, ins.Volume, ins.StopSignal,
         ins.Healthcheck, ins.Shell, ins.Onbuild, ins.Maintainer)
@@ -153,7 +153,6 @@ class Builder:
 
     def image_state(self, ref: str, platform: str | None = None) -> State:
         from tug.engine import images
-        from tug.engine.commit import parent_layers
 
         eng = self.eng
         if self.opts.pull:
@@ -168,8 +167,7 @@ class Builder:
             ensure_image(eng, ref, "missing", platform)
             img = images.find(eng, ref)
         cfg = images.config(eng, img)
-        layers = [LayerRecord(b.descriptor, b.diff_id, b.size) for b in parent_layers(eng, img)]
-        return State(cfgmod.from_base(cfg.raw), layers, Digest.parse(img.id))
+        return State(cfgmod.from_base(cfg.raw), image_layers(eng, img, cfg), Digest.parse(img.id))
 
     # -- the build ------------------------------------------------------------------------------------------------
 
@@ -324,9 +322,31 @@ class Builder:
                 return None
             digest = ing.commit()
         chains = state.chains
-        blob: LayerBlob = unpack_blob(eng, Descriptor(mt.OCI_LAYER, digest, res.size), chains[-1] if chains else None,
+        blob = unpack_blob(eng, Descriptor(mt.OCI_LAYER, digest, res.size), chains[-1] if chains else None,
                                       diff_id=res.diff_id)
         return LayerRecord(blob.descriptor, blob.diff_id, blob.size)
+
+
+def image_layers(eng: Engine, img: Any, cfg: ImageConfig) -> list[LayerRecord]:
+    """An image's layers as a build records them: its manifest's blobs, its diff ids, its snapshots' sizes."""
+    from tug.oci.manifest import Manifest, parse
+
+    doc = parse(eng.content.read(Digest.parse(img.manifest_digest)), where=f"manifest of {img.short_id}")
+    if not isinstance(doc, Manifest) or len(doc.layers) != len(cfg.diff_ids):
+        raise Invalid(f"image {img.short_id}: manifest and config disagree on the layers")
+    out = []
+    for desc, diff_id, chain in zip(doc.layers, cfg.diff_ids, chain_ids(cfg.diff_ids), strict=True):
+        row = eng.metadata.get_layer(chain)
+        if row is None:
+            raise NotFound(f"image {img.short_id}: layer {chain} is not in the store", hint="tug system check")
+        out.append(LayerRecord(desc, diff_id, int(row["size"])))
+    return out
+
+
+def recorded(eng: Engine, image_id: str, tags: list[str]) -> bool:
+    """The image is already in the store under every tag asked for (a fully cached rebuild writes nothing)."""
+    md = eng.metadata
+    return md.get_image(image_id) is not None and all(md.get_tag(t) == image_id for t in tags)
 
 
 def ev_shell_before(state: State) -> list[str]:
@@ -337,7 +357,7 @@ def build(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any = None)
     """Build; returns the image id and what the build did. Tags are set only when every step succeeded."""
     from tug.dockerfile.document import parse
     from tug.engine.build.context import open_context
-    from tug.engine.record import record_raw
+    from tug.engine.record import LayerBlob, record_raw
     from tug.oci import reference
     from tug.store.locks import lock
 
@@ -351,7 +371,6 @@ def build(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any = None)
         if plan.unused_build_args:
             on_event(BuildEvent("warning", "[Warning] One or more build-args [" + " ".join(plan.unused_build_args)
                                 + "] were not consumed"))
-        eng.layout.ensure() if hasattr(eng.layout, "ensure") else None
         with lock(eng.layout, "gc", shared=True):
             b = Builder(eng, opts, ctx, on_event)
             try:
@@ -370,7 +389,10 @@ def build(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any = None)
                 cfgmod.drop_none(raw)
                 raw.setdefault("rootfs", {"type": "layers"})["diff_ids"] = [str(x.diff_id) for x in layers]
                 data = cfgmod.config_bytes(raw)
-                image_id = record_raw(eng, data, [LayerBlob(x.descriptor, x.diff_id, x.size) for x in layers], tags)
+                image_id = str(Digest.of(data))
+                if not recorded(eng, image_id, tags):
+                    image_id = record_raw(eng, data, [LayerBlob(x.descriptor, x.diff_id, x.size) for x in layers],
+                                          tags)
             finally:
                 b.close()
     return image_id, b.stats

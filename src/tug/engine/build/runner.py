@@ -14,14 +14,14 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from tug.dockerfile.mounts import Mount
-from tug.engine.build.sandbox import RootSpec, open_root_in_child
+from tug.engine.build.runreq import BindSource, RunRequest
+from tug.engine.build.sandbox import open_root_in_child
 from tug.engine.containers import Container
 from tug.engine.engine import Engine
-from tug.errors import Invalid, NotFound, SystemFailure
+from tug.errors import NotFound, SystemFailure
 from tug.oci.digest import Digest
 from tug.oci.image_config import ImageConfig
 from tug.spec.options import RunOptions
@@ -29,28 +29,6 @@ from tug.spec.options import RunOptions
 MS_BIND = 4096
 MS_REC = 16384
 OnOutput = Callable[[bytes], None]
-
-
-@dataclass
-class BindSource:
-    """A `--mount=type=bind` source: a path inside a root (the context, or a stage/image)."""
-
-    root: RootSpec
-    path: str
-    target: str
-    readonly: bool
-    is_dir: bool = True
-
-
-@dataclass
-class RunRequest:
-    command: list[str]
-    env: list[str]
-    network: str  # "none" | "host" | "bridge"
-    binds: list[BindSource] = field(default_factory=list)
-    caches: list[tuple[Path, str]] = field(default_factory=list)  # (host dir, target)
-    tmpfs: list[str] = field(default_factory=list)
-    secrets: list[tuple[Path, str]] = field(default_factory=list)  # (host file, target)
 
 
 @dataclass
@@ -200,12 +178,6 @@ def cleanup(eng: Engine, res: RunResult) -> None:
     if state.exists():
         subprocess.run(runtime_cmd(eng, "delete", "--force", res.container_id), capture_output=True, check=False)
     shutil.rmtree(res.upper.parent, ignore_errors=True)
-
-
-def check_mount_target(m: Mount) -> str:
-    if not m.target:
-        raise Invalid(f"RUN --mount type={m.type} needs a target")
-    return m.target
 
 
 def failed(command: list[str], code: int) -> SystemFailure:

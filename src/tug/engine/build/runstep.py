@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tug.dockerfile import instructions as ins
 from tug.dockerfile.history import command_with_shell, created_by
 from tug.dockerfile.plan import BuildPlan, StageEvaluator
 from tug.engine.build import config as cfgmod
-from tug.engine.build import runner
+from tug.engine.build import runreq
 from tug.engine.build.cache import StepInputs
 from tug.engine.build.executor import BuildEvent, State
 from tug.engine.build.sandbox import RootSpec
@@ -22,6 +23,12 @@ if TYPE_CHECKING:
     from tug.engine.build.executor import Builder
 
 NETWORKS = {"default": "bridge", "bridge": "bridge", "none": "none", "host": "host"}
+
+
+def check_mount_target(m) -> str:  # noqa: ANN001 - a dockerfile.mounts.Mount
+    if not m.target:
+        raise Invalid(f"RUN --mount type={m.type} needs a target")
+    return m.target
 
 
 def network_mode(step: str, build: str) -> str:
@@ -73,16 +80,16 @@ def _path_kind(b: Builder, spec: RootSpec, path: str) -> bool:
 
 
 def requests(b: Builder, plan: BuildPlan, x: ins.Run, network: str, env: list[str],
-             command: list[str]) -> tuple[runner.RunRequest, dict[str, str], dict[str, str]]:
+             command: list[str]) -> tuple[runreq.RunRequest, dict[str, str], dict[str, str]]:
     """The container request, plus the files and other inputs its mounts add to the cache key."""
     from tug.engine.build.context import collect, open_root
 
-    req = runner.RunRequest(command, env, network)
+    req = runreq.RunRequest(command, env, network)
     files: dict[str, str] = {}
     extra: dict[str, str] = {}
     for i, m in enumerate(x.mounts):
         if m.type in ("bind", "cache", "tmpfs", "secret") and m.type != "secret":
-            runner.check_mount_target(m)
+            check_mount_target(m)
         if m.type == "bind":
             if m.from_:
                 root, ident = stage_root(b, plan, m.from_)
@@ -95,7 +102,7 @@ def requests(b: Builder, plan: BuildPlan, x: ins.Run, network: str, env: list[st
                         files.update(src.summary())
                 finally:
                     os.close(fd)
-            req.binds.append(runner.BindSource(root, m.source or "/", m.target, m.readonly,
+            req.binds.append(runreq.BindSource(root, m.source or "/", m.target, m.readonly,
                                                _path_kind(b, root, m.source or "/")))
         elif m.type == "cache":
             ident = m.id or m.target
@@ -114,15 +121,13 @@ def requests(b: Builder, plan: BuildPlan, x: ins.Run, network: str, env: list[st
                 if m.required:
                     raise NotFound(f"secret {ident} not found (pass it with --secret id={ident},src=PATH)")
                 continue
-            req.secrets.append((__import__("pathlib").Path(host), m.target or f"/run/secrets/{ident}"))
+            req.secrets.append((Path(host), m.target or f"/run/secrets/{ident}"))
         else:
             raise Invalid(f"RUN --mount=type={m.type} is not supported by tug build")
     return req, files, extra
 
 
 def run_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: ins.Run, first: bool) -> State:
-    from tug.engine.commit import placeholder_filter
-
     args = ev.run_build_args()
     command = command_with_shell(x.script(), x.shell_form, ev.shell)
     text = created_by(x, shell=ev.shell, build_args=args)
@@ -135,6 +140,9 @@ def run_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: i
     hit = b.cached(inputs, first, state.cmd_set)
     if hit is not None:
         return hit
+    from tug.engine.build import runner
+    from tug.engine.commit import placeholder_filter
+
     res = runner.prepare(b.eng, ImageConfig(state.raw), state.chains, req)
     layer = None
     try:

@@ -1,0 +1,30 @@
+"""What a RUN step asks of its build container (kept apart from runner.py so a cached step imports nothing heavy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tug.engine.build.sandbox import RootSpec
+
+
+@dataclass
+class BindSource:
+    """A `--mount=type=bind` source: a path inside a root (the context, or a stage/image)."""
+
+    root: RootSpec
+    path: str
+    target: str
+    readonly: bool
+    is_dir: bool = True
+
+
+@dataclass
+class RunRequest:
+    command: list[str]
+    env: list[str]
+    network: str  # "none" | "host" | "bridge"
+    binds: list[BindSource] = field(default_factory=list)
+    caches: list[tuple[Path, str]] = field(default_factory=list)  # (host dir, target)
+    tmpfs: list[str] = field(default_factory=list)
+    secrets: list[tuple[Path, str]] = field(default_factory=list)  # (host file, target)
