@@ -213,3 +213,20 @@ def test_add_url_from_a_loopback_server(busybox_tug, tmp_path):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_secret_mounts_are_read_but_never_kept(busybox_tug, tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text("s3cr3t-value")
+    ctx = write_context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\n"
+                                           "RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /len\n"
+                                           "RUN --network=none --mount=type=secret,id=missing true\n"})
+    r = busybox_tug("build", "--secret", f"id=tok,src={secret}", "-t", "sec", str(ctx), timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert run(busybox_tug, "sec", "cat", "/len").strip() == "12"
+    assert run(busybox_tug, "sec", "sh", "-c", "cat /run/secrets/tok 2>/dev/null; echo end") == "end\n"
+    saved = busybox_tug("save", "sec", text=False).stdout
+    assert b"s3cr3t-value" not in saved
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN --mount=type=secret,id=tok,required cat /run/secrets/tok\n")
+    r = busybox_tug("build", "--network", "none", "-t", "sec2", str(ctx), timeout=300)
+    assert r.returncode != 0 and "secret tok not found" in r.stderr
