@@ -20,7 +20,8 @@ from tug.errors import Conflict, Corrupt, Invalid, Unavailable
 
 Net = ipaddress.IPv4Network
 
-DEFAULT_BRIDGE_SUBNETS = ("10.88.0.0/16", "10.87.0.0/16", "10.86.0.0/16", "10.85.0.0/16")
+# 10.88/16 first (as podman), then downwards: enough room for several stores' bridges on one host
+DEFAULT_BRIDGE_SUBNETS = tuple(f"10.{n}.0.0/16" for n in range(88, 59, -1))
 
 
 def user_subnet_candidates() -> Iterator[Net]:
