@@ -191,7 +191,7 @@ class Builder:
         ev = plan.evaluator(stage, base_env=list(state.config.get("Env") or []),
                             base_shell=state.config.get("Shell") or None)
         triggers = list(state.config.get("OnBuild") or [])
-        if triggers and stage.base.kind != "stage":
+        if triggers:  # also for an earlier stage as base: its image carries the triggers, as in docker
             self.emit(BuildEvent("triggers", f"# Executing {len(triggers)} build trigger"
                                  + ("s" if len(triggers) > 1 else "")))
             raw = json.loads(json.dumps(state.raw))
