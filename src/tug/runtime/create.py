@@ -62,13 +62,19 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
         os.chdir(bundle)
         resources = (spec.get("linux") or {}).get("resources")
         joiner = cgroup.Joiner(joined) if resources else None
+        userns_fd = None
+        if "user" in config.namespaces(spec) and not config.namespace_path(spec, "user"):
+            from tug.runtime import userns
+
+            userns_fd = userns.make(spec)  # before the pid namespace: its maker must not be pid 1 of it
+            to_close.append(userns_fd)
         enter_pid_namespace_for_children(spec)
         pid = os.fork()
         if pid == 0:
             # the init imports its own modules while we move it into its cgroup (a v1 cgroup.procs write waits
             # for an RCU grace period, ~10 ms: keep as much as possible off that critical path)
             _init_child(spec, bundle, rootfs, os.path.join(sdir, state.FIFO), ctl_r, rep_w, console_fd, joined,
-                        [ctl_w, rep_r] + ([master_sock] if master_sock is not None else []))
+                        [ctl_w, rep_r] + ([master_sock] if master_sock is not None else []), userns_fd)
         for fd in to_close:
             os.close(fd)
         to_close = [ctl_w, rep_r]
@@ -118,14 +124,16 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
 
 
 def _init_child(spec: dict[str, Any], bundle: str, rootfs: str, fifo: str, ctl_r: int, rep_w: int,
-                console_fd: int | None, joined: cgroup.Joined, close: list[int]) -> None:
+                console_fd: int | None, joined: cgroup.Joined, close: list[int], userns_fd: int | None = None) -> None:
     try:
         from tug.runtime import init
     except BaseException as e:  # noqa: BLE001
         sync.send(rep_w, "error", 125, f"container init: {e}")
         os._exit(125)
-    init.main(init.InitArgs(spec, bundle, rootfs, fifo, ctl_r, rep_w, console_fd,
-                            list(zip(joined.mounts, joined.paths, strict=True)), close))
+    args = init.InitArgs(spec, bundle, rootfs, fifo, ctl_r, rep_w, console_fd,
+                         list(zip(joined.mounts, joined.paths, strict=True)), close)
+    args.userns_fd = userns_fd
+    init.main(args)
 
 
 def write_pid_file(path: str, pid: int) -> None:

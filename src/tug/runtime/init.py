@@ -28,6 +28,7 @@ class InitArgs:
         self.spec, self.bundle, self.rootfs, self.fifo = spec, bundle, rootfs, fifo
         self.ctl_r, self.report_w, self.console_fd = ctl_r, report_w, console_fd
         self.cgroups, self.close = cgroups, close
+        self.userns_fd: int | None = None  # a new user namespace to join last (tug.runtime.userns)
 
 
 def main(a: InitArgs) -> None:
@@ -92,7 +93,7 @@ def setup_and_exec(a: InitArgs) -> None:
     if a.console_fd is not None:
         from tug.runtime import console
     fifo_fd = os.open(a.fifo, os.O_PATH | os.O_CLOEXEC)
-    root_fd = rootfs.prepare(spec, a.rootfs, a.bundle, a.cgroups)
+    root_fd = rootfs.prepare(spec, a.rootfs, a.bundle, a.cgroups, a.userns_fd)
     rootfs.pivot(root_fd)
     os.close(root_fd)
     if spec.get("hostname"):
@@ -120,6 +121,10 @@ def setup_and_exec(a: InitArgs) -> None:
         ns.unshare(ns.CLONE_NEWCGROUP)
     sync.send(a.report_w, "ready")
     wait_for_start(fifo_fd)
+    if a.userns_fd is not None:
+        from tug.runtime import userns  # imported before pivot_root by rootfs.prepare
+
+        userns.enter(a.userns_fd)
     try:
         process.finish(proc_spec, path, env, seccomp)
     except (CommandNotFound, CannotInvoke):

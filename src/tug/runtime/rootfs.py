@@ -21,12 +21,20 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def prepare(spec: dict[str, Any], rootfs: str, bundle: str, cgroups: list[tuple[str, str]]) -> int:
-    """Everything before pivot_root; returns an O_PATH fd of the (bind-mounted) rootfs."""
+def prepare(spec: dict[str, Any], rootfs: str, bundle: str, cgroups: list[tuple[str, str]],
+            userns_fd: int | None = None) -> int:
+    """Everything before pivot_root; returns an O_PATH fd of the (bind-mounted) rootfs. With a new user namespace
+    the rootfs is bind-mounted with its id mapping where the filesystem allows (issue 7)."""
     m.set_propagation("/", m.MS_REC | m.MS_PRIVATE)  # first, before anything is mounted in this namespace
     if not os.path.isdir(rootfs):
         raise Invalid(f"rootfs {rootfs} is not a directory", where=rootfs)
-    m.mount(rootfs, rootfs, None, m.MS_BIND | m.MS_REC, where=rootfs)
+    idmapped = False
+    if userns_fd is not None:
+        from tug.runtime import userns
+
+        idmapped = userns.idmapped_bind(rootfs, rootfs, userns_fd)
+    if not idmapped:
+        m.mount(rootfs, rootfs, None, m.MS_BIND | m.MS_REC, where=rootfs)
     root_fd = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     has_devpts = False
     for mnt in spec.get("mounts") or ():
