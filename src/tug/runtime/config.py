@@ -70,7 +70,7 @@ def validate(spec: Any) -> None:
         raise Invalid("config.json: tug-runtime needs a mount namespace (linux.namespaces has no 'mount')")
     if "user" in seen and not namespace_path(spec, "user") and not (linux.get("uidMappings")
                                                                       and linux.get("gidMappings")):
-        raise Invalid("config.json: a new user namespace needs linux.uidMappings and linux.gidMappings")
+        raise Invalid("config.json: new user namespaces need linux.uidMappings and linux.gidMappings")
     if spec.get("hostname") and "uts" not in seen:
         raise Invalid("config.json: setting the hostname needs a private UTS namespace")
     for i, mnt in enumerate(spec.get("mounts") or ()):
