@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -94,6 +95,34 @@ def cli(ctx: click.Context, root: str, runroot: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run one verb and exit without the interpreter's teardown (module and object clean-up costs ~15 ms at the
+    end of every command; the store's files are closed and synced by then). Tests that call `main` in-process
+    get SystemExit as before."""
+    try:
+        _main(argv)
+    except SystemExit as e:
+        if argv is not None:
+            raise
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if e.code is not None and not isinstance(e.code, int):
+            print(e.code, file=sys.stderr)
+        store_db = sys.modules.get("tug.store.metadata")
+        if store_db is not None:
+            store_db.close_all()
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            pass
+        except OSError:
+            code = code or 1
+        try:
+            sys.stderr.flush()
+        except OSError:
+            pass
+        os._exit(code)
+
+
+def _main(argv: list[str] | None = None) -> None:
     from tug.errors import TugError
 
     args = sys.argv[1:] if argv is None else argv

@@ -73,6 +73,15 @@ def _cgroup_paths(spec: dict[str, Any]) -> list[str]:
     return [f"/sys/fs/cgroup/memory/{rel}"]
 
 
+def _overlay_volatile() -> bool:
+    """overlayfs takes `volatile` from Linux 5.10 on."""
+    try:
+        major, minor = (int(x) for x in os.uname().release.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (5, 10)
+
+
 def monitor_config(eng: Engine, ctr: Container, attach: dict[str, Any] | None) -> dict[str, Any]:
     from tug.engine.logs import log_options, log_path
 
@@ -84,7 +93,10 @@ def monitor_config(eng: Engine, ctr: Container, attach: dict[str, Any] | None) -
     chains = image_chain(ctr)
     if chains and not o.rootfs:
         m = eng.snapshots.overlay_mount(chains, d / "upper", d / "work", bundle / "rootfs")
-        mount = {"source": m.source, "target": str(m.target), "fstype": m.fstype, "data": m.data,
+        # a --rm container's upper dir is thrown away: `volatile` spares the syncs of the upper filesystem (the
+        # unmount at the end otherwise waits for them); a crash leaves only a dir that removal deletes anyway
+        data = m.data + ",volatile" if o.rm and _overlay_volatile() else m.data
+        mount = {"source": m.source, "target": str(m.target), "fstype": m.fstype, "data": data,
                  "cwd": str(m.cwd) if m.cwd else None}
     max_size, max_files = log_options(o.log_opts)
     rd = run_dir(eng, ctr)
@@ -97,7 +109,8 @@ def monitor_config(eng: Engine, ctr: Container, attach: dict[str, Any] | None) -
         runstate.write_json(os.path.join(rd, "probe.json"), probe)
     return {
         "id": ctr.id, "name": ctr.name, "root": str(eng.root), "runroot": str(eng.runroot),
-        "runtime": runtime_cmd(eng, runtime=o.runtime), "bundle": str(bundle), "mount": mount,
+        "runtime": runtime_cmd(eng, runtime=o.runtime), "inproc": o.runtime in ("", "tug", "tug-runtime", None),
+        "bundle": str(bundle), "mount": mount,
         "tty": o.tty, "interactive": o.interactive, "rm": o.rm,
         "log": {"path": log_path(str(d), ctr.id), "max_size": max_size, "max_files": max_files},
         "restart": ctr.extra.get("restart_policy") or {"Name": "no", "MaximumRetryCount": 0},
@@ -108,11 +121,14 @@ def monitor_config(eng: Engine, ctr: Container, attach: dict[str, Any] | None) -
 
 
 def _monitor_argv() -> list[str]:
+    """The monitor runs from a sealed copy of the interpreter (`/proc/<our pid>/fd/N`, opened by the execve while we
+    wait): containers' processes forked from it never see the host's interpreter as /proc/PID/exe."""
     from tug.runtime.launch import site_dir
+    from tug.runtime.sealed import sealed_path
 
     code = (f"import sys; sys.path.insert(0, {site_dir()!r}); "
             "from tug.engine.monitor import main; main()")
-    return [sys.executable, "-I", "-S", "-c", code]
+    return [sealed_path(sys.executable), "-I", "-S", "-c", code]
 
 
 def spawn_monitor(eng: Engine, ctr: Container, attach: dict[str, Any] | None) -> tuple[dict[str, Any],

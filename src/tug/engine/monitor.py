@@ -96,6 +96,7 @@ class Monitor(ProbeMixin):
         self.state: dict = {"Status": "created", "Pid": 0, "ExitCode": 0, "Error": "", "OOMKilled": False,
                             "StartedAt": "", "FinishedAt": "", "RestartCount": int(cfg.get("restart_count", 0)),
                             "MonitorPid": os.getpid(), "MonitorStart": start_ticks(os.getpid()), "Final": False}
+        self.inproc = bool(cfg.get("inproc")) and _sealed()
         self.clients: dict[int, Client] = {}
         self.outputs: dict[int, str] = {}  # fd -> stream name
         self.stdin_fd = -1
@@ -171,6 +172,10 @@ class Monitor(ProbeMixin):
     # --- runtime calls -----------------------------------------------------------------------------------------
 
     def _spawn(self, args: list[str], stdin: int, stdout: int, stderr: int) -> int:
+        if self.inproc:  # tug-runtime forked from this sealed monitor: no interpreter start-up per verb
+            from tug.engine import runtime_fork
+
+            return runtime_fork.spawn([*self.cfg["runtime"][5:], *args], stdin, stdout, stderr)
         from tug.runtime.sealed import sealed_argv  # issue 7: run tug-runtime from a sealed copy of the interpreter
 
         argv = sealed_argv([*self.cfg["runtime"], *args])
@@ -628,6 +633,12 @@ def _recv_fds(conn: socket.socket, maxfds: int = 4) -> list[int]:
     return fds
 
 
+def _sealed() -> bool:
+    from tug.runtime.sealed import is_sealed
+
+    return is_sealed()
+
+
 def _kill(pid: int, sig: int) -> None:
     try:
         os.kill(pid, sig)
@@ -735,6 +746,7 @@ def main() -> None:
     _report(sync_fd, {"ok": True, "pid": mon.init_pid, "started_at": mon.state["StartedAt"],
                       "monitor_pid": os.getpid(), "monitor_start": mon.state["MonitorStart"]})
     mon.run()
+    os._exit(0)  # everything is written and closed; the interpreter's teardown would only cost time
 
 
 def _report(fd: int, doc: dict) -> None:

@@ -92,6 +92,18 @@ def _connect(path: Path) -> tuple[sqlite3.Connection, threading.RLock]:
         return found
 
 
+def close_all() -> None:
+    """Close this process's connections (the last one out checkpoints the WAL into the database and removes it);
+    for a process about to leave by os._exit."""
+    with _registry_lock:
+        for key in [k for k in _connections if k[0] == os.getpid()]:
+            conn, _ = _connections.pop(key)
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+
+
 class Metadata(ImagesMixin, TagsMixin, LayersMixin, ContainersMixin):
     def __init__(self, db_path: Path | str) -> None:
         self.db_path = Path(db_path)
