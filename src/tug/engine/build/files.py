@@ -15,7 +15,8 @@ import os
 import stat
 from dataclasses import dataclass
 
-from tug.engine.build.context import Entry, Source, is_archive
+from tug.engine.build.archive import archive_kind, open_tar
+from tug.engine.build.context import Entry, Source
 from tug.errors import Invalid, NotFound
 from tug.sys.openat2 import RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, openat2
 
@@ -111,17 +112,15 @@ def _extract(src_fd: int, src_path: str, dest: str, compression: str) -> None:
 
     fd = openat2(src_fd, src_path or ".", os.O_RDONLY | os.O_CLOEXEC, 0, _STRICT)
     with os.fdopen(fd, "rb") as f:
-        apply_layer(f, compression, dest, where=f"ADD {src_path}")
+        apply_layer(open_tar(f, compression), "none", dest, where=f"ADD {src_path}")
 
 
 def _archive_compression(src_fd: int, src_path: str) -> str | None:
     fd = openat2(src_fd, src_path or ".", os.O_RDONLY | os.O_CLOEXEC, 0, _STRICT)
     try:
-        head = os.pread(fd, 512, 0)
+        return archive_kind(fd)
     finally:
         os.close(fd)
-    kind = is_archive(head)
-    return kind if kind in ("none", "gzip", "zstd") else None
 
 
 def copy_sources(src_fd: int, sources: list[Source], spec: CopySpec) -> None:

@@ -61,17 +61,13 @@ def open_root_in_child(eng: Engine, spec: RootSpec, staging: Path) -> int:
 
 def _preload() -> None:
     """Modules the copy code may need after the chroot."""
-    import gzip  # noqa: F401
     import tarfile  # noqa: F401
 
     import tug.store.layers  # noqa: F401
-    import tug.store.streams as streams
     import tug.store.tarpolicy  # noqa: F401
+    from tug.engine.build.archive import preload
 
-    try:
-        streams._zstd()
-    except Exception:  # noqa: BLE001 - zstd contexts are then refused later
-        pass
+    preload()
 
 
 def run_in_root(eng: Engine, chains: list[Digest], work: Path, roots: dict[str, RootSpec],
