@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from typing import Any
@@ -499,6 +498,8 @@ def release(eng: Engine, ctr: Container) -> None:
     state_dir = (eng.runtime_root if o.runtime in ("", "tug", "tug-runtime")
                  else eng.runroot / os.path.basename(o.runtime)) / ctr.id
     if state_dir.exists():
+        import subprocess
+
         subprocess.run(runtime_cmd(eng, "delete", "--force", ctr.id, runtime=o.runtime), capture_output=True,
                        timeout=30)
     from tug.engine import netattach  # issue 8: addresses, veths, nft rules, hosts entries, netns holder

@@ -245,6 +245,8 @@ class Monitor(ProbeMixin):
                 self.outputs[out_r] = "stdout"
                 self.outputs[err_r] = "stderr"
             pid = self._spawn([*args, self.id], *stdio)
+            if self.cfg.get("rm"):  # loaded now, on this CPU, while the runtime works on the other
+                import tug.store.forget  # noqa: F401
             for fd in to_close:
                 os.close(fd)
             to_close = []

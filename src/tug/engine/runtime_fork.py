@@ -22,8 +22,11 @@ _RESET = (signal.SIGCHLD, signal.SIGHUP, signal.SIGTTOU, signal.SIGTTIN, signal.
 
 
 def preload() -> None:
-    """Import what every verb needs once in the monitor, so each forked verb starts at once."""
+    """Import the verbs a container's life needs once in the monitor, so each forked verb starts at once."""
+    import tug.runtime.create  # noqa: F401
+    import tug.runtime.delete  # noqa: F401
     import tug.runtime.main  # noqa: F401
+    import tug.runtime.start  # noqa: F401
 
 
 def spawn(args: list[str], stdin: int, stdout: int, stderr: int) -> int:

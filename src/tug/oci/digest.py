@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
@@ -32,9 +31,13 @@ class Digest:
 
     @classmethod
     def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        import hashlib  # imported when something is hashed, not by every user of a digest
+
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
     def hasher(self):  # noqa: ANN201 - hashlib's type is private
+        import hashlib
+
         return hashlib.new(self.algorithm)
 
     @property
@@ -47,6 +50,8 @@ class Digest:
 
 
 def sha256_hex(data: bytes) -> str:
+    import hashlib
+
     return hashlib.sha256(data).hexdigest()
 
 

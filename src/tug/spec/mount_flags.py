@@ -7,7 +7,6 @@ requests into config.json entries using the host paths the engine put in HostFac
 
 from __future__ import annotations
 
-import csv
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -206,6 +205,8 @@ def _mount_fields(raw: str, caller_cwd: str) -> _MountFields:
     value = raw.strip()
     if not value:
         raise fail("value is empty")
+    import csv  # only for --mount
+
     try:
         items = next(csv.reader([value]))
     except csv.Error as e:

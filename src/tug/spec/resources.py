@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from typing import Any
 
 from tug.errors import Invalid
@@ -17,6 +16,8 @@ _CPUSET = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 
 def nano_cpus(text: str) -> int:
     """--cpus as docker reads it: a decimal number of CPUs, at most 9 decimals."""
+    from fractions import Fraction  # only when --cpus is given
+
     try:
         value = Fraction(text.strip())
     except (ValueError, ZeroDivisionError):

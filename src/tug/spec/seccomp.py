@@ -11,9 +11,9 @@ back to clone), and allows clone only without namespace flags.
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from tug.errors import Invalid
@@ -34,7 +34,9 @@ _OCI_RULE_KEYS = ("names", "action", "errnoRet", "args")
 
 @lru_cache(maxsize=1)
 def _default_text() -> str:
-    return resources.files("tug.spec").joinpath("seccomp_default.json").read_text()
+    # a plain open: importlib.resources costs milliseconds of imports on every `tug run`
+    with open(os.path.join(os.path.dirname(__file__), "seccomp_default.json"), encoding="utf-8") as f:
+        return f.read()
 
 
 def default_profile() -> dict[str, Any]:
