@@ -18,14 +18,14 @@ import errno
 import os
 import stat
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from tug.errors import Invalid, SystemFailure, Unavailable
 from tug.oci.digest import Digest
-from tug.store.streams import HashingReader, Readable, decompress_errors, decompressing
+from tug.store.streams import Readable, ReadAhead, decompress_errors, decompressing
 from tug.store.tarpolicy import Entry, Kind, classify
 from tug.sys import fs
 from tug.sys.openat2 import (
@@ -40,6 +40,7 @@ from tug.sys.openat2 import available as openat2_available
 RESOLVE = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV
 OPAQUE_XATTR = "trusted.overlay.opaque"
 _CHUNK = 1 << 20
+_Content = Callable[[int], "bytes | memoryview"]  # up to n more bytes of an entry's content
 _REFUSED = {errno.ELOOP: "goes through a symlink", errno.EXDEV: "leaves the layer's root",
             errno.ENOTDIR: "goes through something that is not a directory"}
 
@@ -52,31 +53,60 @@ class ApplyResult:
 
 def apply_layer(stream: BinaryIO, compression: str, dest: os.PathLike[str] | str, *,
                 where: str | None = None) -> ApplyResult:
-    """Unpack one layer into the existing directory `dest` (normally empty). `where` names the layer in errors."""
+    """Unpack one layer into the existing directory `dest` (normally empty). `where` names the layer in errors.
+
+    The blob is decompressed and hashed in a helper thread (`ReadAhead`) while this thread parses tar headers and
+    makes the files; file content goes from the decompressed chunks to `write` without copies. The thread is
+    joined before this returns or raises.
+    """
     layer = where or "layer"
     _require_openat2()
-    hashing = HashingReader(decompressing(stream, compression))
     rootfd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     writer = _Writer(rootfd, layer)
     try:
-        try:
-            with tarfile.open(fileobj=hashing, mode="r|", encoding="utf-8", errors="surrogateescape") as tf:
-                for ti in tf:
-                    try:
-                        entry = classify(ti)
-                    except Invalid as e:
-                        raise Invalid(f"{layer}: {e.message}", where=ti.name) from None
-                    data = tf.extractfile(ti) if entry.kind is Kind.FILE else None
-                    writer.apply(entry, data)
-            hashing.drain()
-        except tarfile.TarError as e:
-            raise Invalid(f"{layer}: not a valid tar stream: {e}", where=layer) from None
-        except decompress_errors() as e:
-            raise Invalid(f"{layer}: bad {compression} data: {e}", where=layer) from None
+        with ReadAhead(decompressing(stream, compression)) as pipe:
+            try:
+                _apply_entries(pipe, writer, layer)
+                pipe.drain()
+            except tarfile.TarError as e:
+                raise Invalid(f"{layer}: not a valid tar stream: {e}", where=layer) from None
+            except decompress_errors() as e:
+                raise Invalid(f"{layer}: bad {compression} data: {e}", where=layer) from None
         writer.finish()
     finally:
         writer.close()
-    return ApplyResult(Digest("sha256", hashing.hexdigest()), writer.size)
+    return ApplyResult(Digest("sha256", pipe.hexdigest()), writer.size)
+
+
+def _apply_entries(pipe: ReadAhead, writer: _Writer, layer: str) -> None:
+    # tarfile reads headers (PAX, GNU long names, sparse maps) from the forward-only pipe; content is read here
+    tf = tarfile.TarFile(fileobj=pipe, mode="r", encoding="utf-8", errors="surrogateescape")  # type: ignore[arg-type]
+    while (ti := tf.next()) is not None:
+        tf.members.clear()  # tarfile keeps every member it has read; a layer can have millions
+        try:
+            entry = classify(ti)
+        except Invalid as e:
+            raise Invalid(f"{layer}: {e.message}", where=ti.name) from None
+        data: _Content | None = None
+        if entry.kind is Kind.FILE and entry.size:
+            if ti.sparse is not None:  # holes are made by tarfile's reader (rare: GNU sparse entries)
+                ex = tf.extractfile(ti)
+                data = ex.read  # type: ignore[union-attr]
+            else:
+                pipe.seek(ti.offset_data)
+                data = pipe.view
+        try:
+            writer.apply(entry, data)
+        except _ContentError as e:
+            raise e.cause from None
+
+
+class _ContentError(Exception):
+    """Reading an entry's content failed (corrupt or truncated data), as opposed to writing it."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 _OPENAT2_OK: bool | None = None
@@ -153,7 +183,7 @@ class _Writer:
 
     # -- entries --------------------------------------------------------------------------------------------------
 
-    def apply(self, entry: Entry, data: BinaryIO | None) -> None:
+    def apply(self, entry: Entry, data: _Content | None) -> None:
         if entry.kind is Kind.SKIP:
             return
         try:
@@ -198,49 +228,90 @@ class _Writer:
         if self._cached is not None and self._cached[0][: len(path)] == path:
             self._forget()
 
-    def _make(self, entry: Entry, pfd: int, name: str, data: BinaryIO | None) -> None:
+    def _fresh(self, entry: Entry, pfd: int, name: str, make: Callable[[], object]) -> None:
+        """Run `make` (which creates `name` and fails with EEXIST when it is taken); if taken, clear it and retry."""
+        try:
+            make()
+        except FileExistsError:
+            self._clear(entry, pfd, name)
+            make()
+
+    def _make(self, entry: Entry, pfd: int, name: str, data: _Content | None) -> None:
         kind = entry.kind
-        if kind is Kind.HARDLINK:
-            self._hardlink(entry, pfd, name)
-            return
-        self._clear(entry, pfd, name)
         if kind is Kind.FILE:
             self._file(entry, pfd, name, data)
-            return
-        if kind is Kind.WHITEOUT:
-            fs.mknodat(pfd, name, stat.S_IFCHR | 0o000, os.makedev(0, 0))
+        elif kind is Kind.DIR:
+            self._dir(entry, pfd, name)
+        elif kind is Kind.HARDLINK:
+            self._hardlink(entry, pfd, name)
+        elif kind is Kind.WHITEOUT:
+            self._fresh(entry, pfd, name, lambda: fs.mknodat(pfd, name, stat.S_IFCHR | 0o000, os.makedev(0, 0)))
             fs.lchown_at(pfd, name, 0, 0)
-            return
-        if kind is Kind.DIR:
-            if fs.lstat_at(pfd, name) is None:
-                os.mkdir(name, 0o700, dir_fd=pfd)
-            self._dir_times[entry.path] = (entry.atime_ns, entry.mtime_ns)
-        elif kind is Kind.SYMLINK:
-            os.symlink(entry.linkname, name, dir_fd=pfd)
+        else:
+            self._special(entry, pfd, name)
+
+    def _special(self, entry: Entry, pfd: int, name: str) -> None:
+        """Symlinks, device nodes and fifos: made, then owned, moded and timed by name without following them."""
+        kind = entry.kind
+        if kind is Kind.SYMLINK:
+            self._fresh(entry, pfd, name, lambda: os.symlink(entry.linkname, name, dir_fd=pfd))
         elif kind in (Kind.CHAR, Kind.BLOCK):
             ftype = stat.S_IFCHR if kind is Kind.CHAR else stat.S_IFBLK
-            fs.mknodat(pfd, name, ftype | 0o600, os.makedev(entry.devmajor, entry.devminor))
-        elif kind is Kind.FIFO:
-            os.mkfifo(name, 0o600, dir_fd=pfd)
+            dev = os.makedev(entry.devmajor, entry.devminor)
+            self._fresh(entry, pfd, name, lambda: fs.mknodat(pfd, name, ftype | 0o600, dev))
+        else:
+            self._fresh(entry, pfd, name, lambda: os.mkfifo(name, 0o600, dir_fd=pfd))
         fs.lchown_at(pfd, name, entry.uid, entry.gid)
         if kind is not Kind.SYMLINK:
             fs.chmod_at(pfd, name, entry.mode)  # after chown, which clears setuid/setgid
         for key, value in entry.xattrs.items():
             _set_xattr(lambda k, v: fs.lsetxattr_at(pfd, name, k, v), key, value)
-        if kind is not Kind.DIR:
-            fs.utime_at(pfd, name, entry.atime_ns, entry.mtime_ns)
+        fs.utime_at(pfd, name, entry.atime_ns, entry.mtime_ns)
 
-    def _file(self, entry: Entry, pfd: int, name: str, data: BinaryIO | None) -> None:
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=pfd)
+    def _dir(self, entry: Entry, pfd: int, name: str) -> None:
+        """A directory, or the one already there (tar semantics), owned and moded through an fd; times come last."""
+        try:
+            os.mkdir(name, 0o700, dir_fd=pfd)
+        except FileExistsError:
+            st = fs.lstat_at(pfd, name)
+            if st is None or not stat.S_ISDIR(st.st_mode):
+                self._clear(entry, pfd, name)
+                os.mkdir(name, 0o700, dir_fd=pfd)
+        # a single component opened with O_NOFOLLOW from a directory resolved inside the root stays inside it
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
+        try:
+            self._attrs_fd(entry, fd)
+        finally:
+            os.close(fd)
+        self._dir_times[entry.path] = (entry.atime_ns, entry.mtime_ns)
+
+    def _file(self, entry: Entry, pfd: int, name: str, data: _Content | None) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(name, flags, 0o600, dir_fd=pfd)
+        except FileExistsError:
+            self._clear(entry, pfd, name)
+            fd = os.open(name, flags, 0o600, dir_fd=pfd)
         try:
             if data is not None:
-                while chunk := data.read(_CHUNK):
-                    _write_all(fd, chunk)
-                    self.size += len(chunk)
+                self._content(fd, entry.size, data)
             self._attrs_fd(entry, fd)
             os.utime(fd, ns=(entry.atime_ns, entry.mtime_ns))
         finally:
             os.close(fd)
+
+    def _content(self, fd: int, size: int, data: _Content) -> None:
+        remaining = size
+        while remaining:
+            try:
+                chunk = data(min(remaining, _CHUNK))
+            except Exception as e:  # noqa: BLE001 - a reading error, not a writing one: raised as it is
+                raise _ContentError(e) from e
+            if not chunk:
+                raise _ContentError(tarfile.ReadError("unexpected end of data"))
+            _write_all(fd, chunk)
+            remaining -= len(chunk)
+        self.size += size
 
     def _attrs_fd(self, entry: Entry, fd: int) -> None:
         os.fchown(fd, entry.uid, entry.gid)
@@ -280,7 +351,7 @@ class _Writer:
                 os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         n = os.write(fd, view)

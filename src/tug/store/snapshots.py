@@ -24,7 +24,7 @@ from tug.oci.digest import Digest
 from tug.store.layout import Layout
 from tug.store.locks import lock
 from tug.store.metadata import Metadata
-from tug.sys.fs import fsync_dir, syncfs
+from tug.sys.fs import fsync_dir, mark_topdir, syncfs
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 SHORT_LINKS = "l"  # snapshots/l/<16 hex> -> ../<hex>/fs, used when the lowerdir list would not fit in a page
@@ -70,6 +70,7 @@ class Snapshots:
     def __init__(self, layout: Layout, metadata: Metadata) -> None:
         self.layout = layout
         self.md = metadata
+        self._spread = False
 
     @property
     def root(self) -> Path:
@@ -110,7 +111,7 @@ class Snapshots:
             found = self.get(chain_id)
             if found is not None:
                 return found
-            self.root.mkdir(parents=True, exist_ok=True)
+            self._prepare_root()
             tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{chain_id.hex}-", dir=self.root))
             try:
                 snap = self._unpack(tmp, chain_id, parent, opener, compression, diff_id)
@@ -121,6 +122,13 @@ class Snapshots:
                 raise
             self.md.add_layer(chain_id, snap.diff_id, parent, snap.size)
             return snap
+
+    def _prepare_root(self) -> None:
+        """snapshots/ exists and spreads the trees made in it over the file system (`mark_topdir`), once a process."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not self._spread:
+            mark_topdir(self.root)
+            self._spread = True
 
     def _unpack(self, tmp: Path, chain_id: Digest, parent: Digest | None, opener: Callable[[], BinaryIO],
                 compression: str, diff_id: Digest | None) -> Snapshot:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 import shutil
 import stat
@@ -26,6 +27,9 @@ _renameat2.restype = ctypes.c_int
 _syncfs = libc.syncfs
 _syncfs.argtypes = [ctypes.c_int]
 _syncfs.restype = ctypes.c_int
+FS_IOC_GETFLAGS = 0x80086601
+FS_IOC_SETFLAGS = 0x40086602
+FS_TOPDIR_FL = 0x00020000
 
 
 def _one_component(name: str) -> str:
@@ -140,3 +144,28 @@ def link_tmpfile(fd: int, dest: str | os.PathLike[str]) -> None:
         os.link(f"/proc/self/fd/{fd}", _one_component(name), dst_dir_fd=dirfd, follow_symlinks=True)
     finally:
         os.close(dirfd)
+
+
+def mark_topdir(path: str | os.PathLike[str]) -> bool:
+    """Set FS_TOPDIR_FL (`chattr +T`) on a directory; False where the file system has no such flag.
+
+    ext2/3/4's Orlov allocator then spreads the directories made in it over block groups with free inodes, instead
+    of filling the parent's group. It matters for trees that are deleted and made again, as snapshots are: without
+    a journal, ext4 skips inodes freed in the last minutes one by one when it allocates, and a tree unpacked where
+    an equally large one was just removed pays for that on every file (measured here: 3.3 s against 0.3 s).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        buf = bytearray(4)
+        try:
+            fcntl.ioctl(fd, FS_IOC_GETFLAGS, buf)
+            flags = int.from_bytes(buf, "little")
+            if not flags & FS_TOPDIR_FL:
+                fcntl.ioctl(fd, FS_IOC_SETFLAGS, (flags | FS_TOPDIR_FL).to_bytes(4, "little"))
+        except OSError as e:
+            if e.errno in (errno.ENOTTY, errno.EOPNOTSUPP, errno.EINVAL, errno.EPERM, errno.EACCES):
+                return False
+            raise
+    finally:
+        os.close(fd)
+    return True
