@@ -8,6 +8,7 @@ import gzip
 import io
 import lzma
 import tarfile
+from pathlib import Path
 
 from build_helpers import build, run, write_context
 
@@ -41,3 +42,81 @@ def test_add_unpacks_bzip2_xz_gzip_zstd_tars_and_copies_other_files(busybox_tug,
               "/multi/e.txt", "/multi/f.txt")
     assert out == "bz2\nxz\ngz\nzst\ne\nf\n"
     assert run(busybox_tug, "arch", "sh", "-c", "zcat /files/notes.txt.gz") == "just text\n"
+
+
+def _killed_build(busybox_tug, tmp_path):
+    """A build SIGKILLed while its RUN container runs; (its scratch dirs, build container id, container pid)."""
+    import json
+    import os
+    import select
+    import signal
+    import subprocess
+
+    from conftest import TUG
+
+    ctx = write_context(tmp_path / "killed", {"Dockerfile": "FROM busybox\nCOPY f /f\n"
+                                              "RUN echo started-$(cat /f) && sleep 300\n", "f": "x\n"})
+    p = subprocess.Popen([TUG, "build", "--network", "none", "-t", "killed", str(ctx)], env=busybox_tug.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    seen = b""
+    try:
+        while b"started-x" not in seen:
+            ready, _, _ = select.select([p.stdout], [], [], 60)
+            assert ready, f"the build did not start its RUN: {seen!r}"
+            chunk = os.read(p.stdout.fileno(), 4096)
+            assert chunk, f"the build ended early: {seen!r}"
+            seen += chunk
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        p.stdout.close()
+    tmp = busybox_tug.root / "tmp"
+    left = sorted(d.name for d in tmp.iterdir() if d.name.startswith("build-"))
+    ctrs = [line.split()[-1] for line in seen.decode().splitlines() if line.startswith(" ---> Running in ")]
+    assert len(left) == 1 and len(ctrs) == 1
+    ids = (tmp / left[0] / "containers").read_text().split()
+    assert len(ids) == 1 and ids[0].startswith(ctrs[0])
+    state = json.loads((busybox_tug.runroot / "runtime" / ids[0] / "state.json").read_text())
+    assert state["pid"] > 0 and os.path.exists(f"/proc/{state['pid']}")
+    return left, ids[0], state["pid"]
+
+
+def _gone(busybox_tug, left, ctr_id, pid):
+    import os
+    import time
+
+    tmp = busybox_tug.root / "tmp"
+    assert not any((tmp / d).exists() for d in left)
+    assert not (busybox_tug.root / "containers" / ctr_id).exists()
+    assert not (busybox_tug.runroot / "runtime" / ctr_id).exists()
+    for _ in range(100):  # the runtime killed it; wait for its reaper
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0]
+        except (FileNotFoundError, ProcessLookupError):
+            break
+        if state == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"the killed build's container {pid} still runs")
+
+
+def test_a_sigkilled_build_is_cleaned_by_the_next_build(busybox_tug, tmp_path):
+    left, ctr_id, pid = _killed_build(busybox_tug, tmp_path)
+    other = write_context(tmp_path / "other", {"Dockerfile": "FROM busybox\nRUN echo ok > /ok\n"})
+    build(busybox_tug, other, "-t", "other")
+    _gone(busybox_tug, left, ctr_id, pid)
+    assert not [d for d in (busybox_tug.root / "tmp").iterdir() if d.name.startswith(("build-", ".building-"))]
+
+
+def test_a_sigkilled_build_is_found_by_check_and_removed_by_repair_or_prune(busybox_tug, tmp_path):
+    left, ctr_id, pid = _killed_build(busybox_tug, tmp_path)
+    r = busybox_tug("system", "check")
+    assert "killed build" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert (busybox_tug.root / "tmp" / left[0]).exists()  # check alone changes nothing
+    busybox_tug("system", "check", "--repair")
+    _gone(busybox_tug, left, ctr_id, pid)
+    left, ctr_id, pid = _killed_build(busybox_tug, tmp_path / "again")
+    r = busybox_tug("builder", "prune", "-f", check=True)
+    assert "left by killed builds: 1" in r.stdout
+    _gone(busybox_tug, left, ctr_id, pid)

@@ -125,9 +125,12 @@ def prune(ctx, all_, force, root_, runroot_) -> int:
     """Remove the build cache (and, with -a, the cache mounts), then unreferenced blobs and snapshots."""
     from tug.engine import gc
     from tug.engine.build.cache import BuildCache
+    from tug.engine.build.workdir import remove_stale
 
     eng = engine(ctx, root_, runroot_)
+    killed = remove_stale(eng)
     n, m = BuildCache(eng.root).prune(mounts=all_)
     blobs, snaps = gc.collect(eng)
-    click.echo(f"Deleted build cache entries: {n}, cache mounts: {m}; blobs: {blobs}, snapshots: {snaps}")
+    click.echo(f"Deleted build cache entries: {n}, cache mounts: {m}; blobs: {blobs}, snapshots: {snaps}"
+               + (f"; left by killed builds: {len(killed)}" if killed else ""))
     return 0

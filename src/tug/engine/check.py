@@ -97,6 +97,11 @@ class _Checker:
         for p in sorted(tmp.glob("export-*")) if tmp.is_dir() else []:
             if p.is_dir() and not any(p.iterdir()):
                 self.problem("leftover", str(p), "the mount point of a killed export", "removed", p.rmdir)
+        from tug.engine.build import workdir  # builds a SIGKILL left behind (their lock is free)
+
+        for p in workdir.stale(tmp):
+            self.problem("leftover", str(p), "the scratch directory of a killed build", "removed",
+                         lambda p=p: workdir.remove_one(eng, p))
         if self.repair:
             eng.content.recover()
 

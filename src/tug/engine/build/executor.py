@@ -25,6 +25,7 @@ from tug.dockerfile.plan import BuildPlan, PlannedStage, Platform, StageEvaluato
 from tug.engine.build import config as cfgmod
 from tug.engine.build.cache import BuildCache, LayerRecord, Result, StepInputs
 from tug.engine.build.context import BuildContext
+from tug.engine.build.workdir import BuildWork, remove_stale
 from tug.engine.engine import Engine
 from tug.errors import Invalid, NotFound
 from tug.oci.digest import Digest, chain_ids
@@ -95,7 +96,8 @@ def epoch_of(eng: Engine) -> int:
 
 
 class Builder:
-    def __init__(self, eng: Engine, opts: BuildOptions, ctx: BuildContext, on_event: OnEvent) -> None:
+    def __init__(self, eng: Engine, opts: BuildOptions, ctx: BuildContext, on_event: OnEvent,
+                 work: BuildWork) -> None:
         self.eng = eng
         self.opts = opts
         self.ctx = ctx
@@ -107,15 +109,8 @@ class Builder:
         self.results: dict[int, State] = {}
         self.step_no = 0
         self.total = 0
-        self.work = Path(tempfile.mkdtemp(prefix="build-", dir=self._tmp()))
-
-    def _tmp(self) -> Path:
-        d = self.eng.layout.tmp
-        d.mkdir(parents=True, exist_ok=True)
-        return d
-
-    def close(self) -> None:
-        shutil.rmtree(self.work, ignore_errors=True)
+        self.owner = work
+        self.work = work.path
 
     # -- states ---------------------------------------------------------------------------------------------------
 
@@ -355,16 +350,27 @@ def ev_shell_before(state: State) -> list[str]:
 
 def build(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any = None) -> tuple[str, Stats]:
     """Build; returns the image id and what the build did. Tags are set only when every step succeeded."""
-    from tug.dockerfile.document import parse
-    from tug.engine.build.context import open_context
-    from tug.engine.record import LayerBlob, record_raw
     from tug.oci import reference
-    from tug.store.locks import lock
 
     tags = [str(reference.parse(t)) for t in opts.tags]
     if opts.squash and opts.squash_all:
         raise Invalid("--squash and --squash-all cannot be used together")
-    with open_context(opts.context, eng.layout.tmp, opts.dockerfile, stdin) as ctx:
+    work = BuildWork(eng.layout.tmp)
+    try:
+        remove_stale(eng)  # builds a SIGKILL left behind (ours is locked, so it stays)
+        return _build_in(eng, opts, on_event, stdin, work, tags)
+    finally:
+        work.close()
+
+
+def _build_in(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any, work: BuildWork,
+              tags: list[str]) -> tuple[str, Stats]:
+    from tug.dockerfile.document import parse
+    from tug.engine.build.context import open_context
+    from tug.engine.record import LayerBlob, record_raw
+    from tug.store.locks import lock
+
+    with open_context(opts.context, work.path, opts.dockerfile, stdin) as ctx:
         df = parse(ctx.dockerfile, ctx.dockerfile_name)
         plat = Platform.parse(opts.platform) if opts.platform else None
         plan = build_plan(df, build_args=opts.build_args, target=opts.target, target_platform=plat)
@@ -372,29 +378,26 @@ def build(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any = None)
             on_event(BuildEvent("warning", "[Warning] One or more build-args [" + " ".join(plan.unused_build_args)
                                 + "] were not consumed"))
         with lock(eng.layout, "gc", shared=True):
-            b = Builder(eng, opts, ctx, on_event)
-            try:
-                final = b.build(plan)
-                raw = json.loads(json.dumps(final.raw))
-                layers = list(final.layers)
-                if opts.labels:
-                    labels = dict(raw["config"].get("Labels") or {})
-                    labels.update(opts.labels)
-                    raw["config"]["Labels"] = labels
-                if opts.squash or opts.squash_all:
-                    from tug.engine.build.squash import squash
+            b = Builder(eng, opts, ctx, on_event, work)
+            final = b.build(plan)
+            raw = json.loads(json.dumps(final.raw))
+            layers = list(final.layers)
+            if opts.labels:
+                labels = dict(raw["config"].get("Labels") or {})
+                labels.update(opts.labels)
+                raw["config"]["Labels"] = labels
+            if opts.squash or opts.squash_all:
+                from tug.engine.build.squash import squash
 
-                    base_count = 0 if opts.squash_all else _base_layer_count(b, plan)
-                    raw, layers = squash(b, raw, layers, base_count)
-                cfgmod.drop_none(raw)
-                raw.setdefault("rootfs", {"type": "layers"})["diff_ids"] = [str(x.diff_id) for x in layers]
-                data = cfgmod.config_bytes(raw)
-                image_id = str(Digest.of(data))
-                if not recorded(eng, image_id, tags):
-                    image_id = record_raw(eng, data, [LayerBlob(x.descriptor, x.diff_id, x.size) for x in layers],
-                                          tags)
-            finally:
-                b.close()
+                base_count = 0 if opts.squash_all else _base_layer_count(b, plan)
+                raw, layers = squash(b, raw, layers, base_count)
+            cfgmod.drop_none(raw)
+            raw.setdefault("rootfs", {"type": "layers"})["diff_ids"] = [str(x.diff_id) for x in layers]
+            data = cfgmod.config_bytes(raw)
+            image_id = str(Digest.of(data))
+            if not recorded(eng, image_id, tags):
+                image_id = record_raw(eng, data, [LayerBlob(x.descriptor, x.diff_id, x.size) for x in layers],
+                                      tags)
     return image_id, b.stats
 
 

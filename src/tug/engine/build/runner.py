@@ -71,11 +71,15 @@ def _mount_options(eng: Engine, d: Path, req: RunRequest) -> tuple[list[str], li
     return mounts, staged
 
 
-def prepare(eng: Engine, cfg: ImageConfig, chains: list[Digest], req: RunRequest) -> RunResult:
-    """Write the build container's directory and bundle (not recorded in the database)."""
+def prepare(eng: Engine, cfg: ImageConfig, chains: list[Digest], req: RunRequest,
+            on_id: Callable[[str], None] | None = None) -> RunResult:
+    """Write the build container's directory and bundle (not recorded in the database). `on_id` hears the
+    container's id before anything is made (the build notes it, for a cleaner if the build is killed)."""
     from tug.engine import bundle
 
     ctr_id = os.urandom(32).hex()
+    if on_id is not None:
+        on_id(ctr_id)
     d = eng.container_dir(ctr_id)
     d.mkdir(parents=True)
     try:

@@ -143,7 +143,7 @@ def run_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: i
     from tug.engine.build import runner
     from tug.engine.commit import placeholder_filter
 
-    res = runner.prepare(b.eng, ImageConfig(state.raw), state.chains, req)
+    res = runner.prepare(b.eng, ImageConfig(state.raw), state.chains, req, on_id=b.owner.note_container)
     layer = None
     try:
         b.emit(BuildEvent("running", res.container_id[:12]))
