@@ -82,7 +82,6 @@ def _killed_build(busybox_tug, tmp_path):
 
 
 def _gone(busybox_tug, left, ctr_id, pid):
-    import os
     import time
 
     tmp = busybox_tug.root / "tmp"
