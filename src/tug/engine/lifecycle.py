@@ -130,9 +130,82 @@ def _monitor_argv() -> list[str]:
     return [sealed_path(sys.executable), "-I", "-S", "-c", code]
 
 
-def spawn_monitor(eng: Engine, ctr: Container, attach: dict[str, Any] | None) -> tuple[dict[str, Any],
-                                                                                      socket.socket | None]:
-    """Start the container's monitor, detached; wait for its report. Returns (report, attached socket)."""
+def _fork_monitor(argv: list[str], sync_w: int, theirs: socket.socket | None, log_path: str | None,
+                  go_r: int = -1) -> None:
+    """Double fork and setsid, then exec the monitor (`argv` + sync fd, attach fd[, go fd]); returns once the
+    intermediate child is reaped."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child execs or exits
+        try:
+            os.setsid()
+            if os.fork():
+                os._exit(0)
+            null = os.open(os.devnull, os.O_RDWR)
+            log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if log_path else null
+            os.dup2(null, 0)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.set_inheritable(sync_w, True)
+            afd = -1
+            if theirs is not None:
+                afd = theirs.fileno()
+                os.set_inheritable(afd, True)
+            tail = [str(sync_w), str(afd)]
+            if go_r >= 0:
+                os.set_inheritable(go_r, True)
+                tail.append(str(go_r))
+            os.execv(argv[0], [*argv, *tail])
+        finally:
+            os._exit(127)
+    os.waitpid(pid, 0)
+
+
+class PendingMonitor:
+    """A monitor started before its container exists (`tug run`): it starts its interpreter and loads the runtime on
+    one CPU while this command creates the container on the other, then waits for its run directory.
+    `spawn_monitor(..., pending=)` hands that over; `cancel()` (or this process ending) lets it go."""
+
+    def __init__(self, eng: Engine, attach: bool) -> None:
+        go_r, self.go_w = os.pipe2(os.O_CLOEXEC)
+        self.sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
+        self.ours: socket.socket | None = None
+        theirs = None
+        if attach:
+            self.ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            # the runroot in its argv, so `ps` (and tests) can tell whose monitor it is before it has a container
+            _fork_monitor([*_monitor_argv(), f"--await:{eng.runroot}"], sync_w, theirs, None, go_r)
+        finally:
+            os.close(go_r)
+            os.close(sync_w)
+            if theirs is not None:
+                theirs.close()
+
+    def go(self, rundir: str) -> tuple[int, socket.socket | None]:
+        """Send the run directory; (the fd its report comes on, the attached socket)."""
+        try:
+            os.write(self.go_w, rundir.encode())
+        finally:
+            os.close(self.go_w)
+            self.go_w = -1
+        handed = self.sync_r, self.ours
+        self.sync_r, self.ours = -1, None  # the caller owns them now
+        return handed
+
+    def cancel(self) -> None:
+        for fd in (self.go_w, self.sync_r):
+            if fd >= 0:
+                os.close(fd)
+        self.go_w = self.sync_r = -1
+        if self.ours is not None:
+            self.ours.close()
+            self.ours = None
+
+
+def spawn_monitor(eng: Engine, ctr: Container, attach: dict[str, Any] | None,
+                  pending: PendingMonitor | None = None) -> tuple[dict[str, Any], socket.socket | None]:
+    """Start the container's monitor, detached (or hand its run directory to one started ahead); wait for its
+    report. Returns (report, attached socket)."""
     rd = run_dir(eng, ctr)
     os.makedirs(rd, mode=0o700, exist_ok=True)
     for stale in ("state.json", "attach.sock", "init.pid"):
@@ -143,34 +216,21 @@ def spawn_monitor(eng: Engine, ctr: Container, attach: dict[str, Any] | None) ->
     eng.runtime_root.mkdir(parents=True, exist_ok=True)
     cfg = monitor_config(eng, ctr, attach)
     runstate.write_json(os.path.join(rd, "monitor.json"), cfg)
-    argv = [*_monitor_argv(), rd]
-    sync_r, sync_w = os.pipe()
-    ours = theirs = None
-    if attach is not None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child execs or exits
+    if pending is not None and (attach is not None) == (pending.ours is not None):
+        sync_r, ours = pending.go(rd)
+    else:
+        if pending is not None:
+            pending.cancel()
+        sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
+        ours = theirs = None
+        if attach is not None:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            os.setsid()
-            if os.fork():
-                os._exit(0)
-            null = os.open(os.devnull, os.O_RDWR)
-            log = os.open(os.path.join(rd, "monitor.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            os.dup2(null, 0)
-            os.dup2(log, 1)
-            os.dup2(log, 2)
-            os.set_inheritable(sync_w, True)
-            afd = -1
-            if theirs is not None:
-                afd = theirs.fileno()
-                os.set_inheritable(afd, True)
-            os.execv(argv[0], [*argv, str(sync_w), str(afd)])
+            _fork_monitor([*_monitor_argv(), rd], sync_w, theirs, os.path.join(rd, "monitor.log"))
         finally:
-            os._exit(127)
-    os.close(sync_w)
-    if theirs is not None:
-        theirs.close()
-    os.waitpid(pid, 0)
+            os.close(sync_w)
+            if theirs is not None:
+                theirs.close()
     data = bytearray()
     while chunk := os.read(sync_r, 65536):
         data.extend(chunk)
@@ -197,18 +257,24 @@ def _tail(path: str) -> str:
         return "no message"
 
 
-def start(eng: Engine, ctr: Container, attach: dict[str, Any] | None = None) -> socket.socket | None:
-    """Start a created or exited container under a new monitor. With `attach` (the streams wanted), return a socket
-    already attached before the container's first output."""
-    refresh(eng, ctr)
-    if ctr.status in ("running", "restarting"):
-        return connect(eng, ctr, attach) if attach is not None else None
-    if ctr.status == "paused":
-        raise Conflict(f"cannot start a paused container {ctr.name}, try unpause instead")
-    from tug.engine import netattach  # issue 8: the network namespace is made and wired before the runtime runs
+def start(eng: Engine, ctr: Container, attach: dict[str, Any] | None = None,
+          pending: PendingMonitor | None = None) -> socket.socket | None:
+    """Start a created or exited container under a new monitor (or `pending`, one started ahead). With `attach` (the
+    streams wanted), return a socket already attached before the container's first output."""
+    try:
+        refresh(eng, ctr)
+        if ctr.status in ("running", "restarting"):
+            return connect(eng, ctr, attach) if attach is not None else None
+        if ctr.status == "paused":
+            raise Conflict(f"cannot start a paused container {ctr.name}, try unpause instead")
+        from tug.engine import netattach  # issue 8: the network namespace is made and wired before the runtime runs
 
-    netattach.attach(eng, ctr)
-    report, sock = spawn_monitor(eng, ctr, attach)
+        netattach.attach(eng, ctr)
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
+    report, sock = spawn_monitor(eng, ctr, attach, pending)
     if not report.get("ok"):
         msg = report.get("error") or "unknown error"
         code = int(report.get("code") or 125)

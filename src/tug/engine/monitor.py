@@ -719,11 +719,33 @@ def remove_container(cfg: dict) -> None:
         os.write(2, f"tug-monitor: removing {ctr_id[:12]}: {e}\n".encode())
 
 
+def _await_rundir(go_fd: int) -> str:
+    """A monitor started ahead of its container (`tug run`, while the container is being created) loads what it
+    will need, then waits for the run directory; EOF without one means the command gave up: leave quietly."""
+    from tug.engine import runtime_fork
+
+    runtime_fork.preload()
+    data = bytearray()
+    while chunk := os.read(go_fd, CHUNK):
+        data.extend(chunk)
+    os.close(go_fd)
+    if not data:
+        os._exit(0)
+    rundir = data.decode()
+    log = os.open(os.path.join(rundir, "monitor.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    return rundir
+
+
 def main() -> None:
     rundir, sync_fd, attach_fd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     for fd in (sync_fd, attach_fd):
         if fd >= 0:
             os.set_inheritable(fd, False)
+    if rundir.startswith("--await:"):
+        rundir = _await_rundir(int(sys.argv[4]))
     with open(os.path.join(rundir, "monitor.json")) as f:
         cfg = loads(f.read())
     for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE, signal.SIGTTOU, signal.SIGTTIN):

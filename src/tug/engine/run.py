@@ -20,9 +20,15 @@ def attach_request(opts: RunOptions) -> dict[str, object]:
 
 def run(eng: Engine, opts: RunOptions, sig_proxy: bool = True, on_event: Any = None) -> tuple[Container, int]:
     """Returns the container and the exit code (0 for `-d`, once the container is running)."""
-    ctr = containers.create(eng, opts, on_event)
+    # the monitor's interpreter starts on the other CPU while this one creates the container
+    pending = lifecycle.PendingMonitor(eng, attach=not opts.detach)
     try:
-        sock = lifecycle.start(eng, ctr, None if opts.detach else attach_request(opts))
+        ctr = containers.create(eng, opts, on_event)
+    except BaseException:
+        pending.cancel()
+        raise
+    try:
+        sock = lifecycle.start(eng, ctr, None if opts.detach else attach_request(opts), pending)
     except TugError:
         if opts.rm:
             containers.remove(eng, ctr.id, force=True)
