@@ -102,6 +102,9 @@ class Monitor(ProbeMixin):
         self.stdin_fd = -1
         self.stdin_buf = bytearray()
         self.stdin_eof = False
+        # docker's StdinOnce: a container started with its stdin attached (`run -i`, `start -a -i`) gets EOF on
+        # stdin when a stdin-attached client goes away, so a process reading it ends instead of waiting forever
+        self.stdin_once = bool(cfg.get("stdin_once", cfg.get("interactive") and (cfg.get("attach") or {}).get("stdin")))
         self.init_pid = 0
         self.started_mono = 0.0
         self.no_restart = False
@@ -526,6 +529,9 @@ class Monitor(ProbeMixin):
         except KeyError:
             pass
         c.sock.close()
+        if self.stdin_once and not self.tty and not c.closing and c.wants and c.wants.get("stdin"):
+            self.stdin_eof = True  # what it sent still goes in first, then the container's stdin is closed
+            self._flush_stdin()
 
     def _flush_stdin(self) -> None:
         fd = self.stdin_fd
