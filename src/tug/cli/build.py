@@ -36,6 +36,15 @@ def _secrets(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+DEFAULT_ROOT = "/var/lib/tug"  # Engine.from_env's default (a unit test keeps them equal)
+
+
+def store_root(ctx: click.Context, root: str | None) -> str:
+    """The store root as Engine.from_env finds it, without importing the engine (a replayed build needs no more)."""
+    obj = ctx.find_root().obj or {}
+    return os.path.abspath(root or obj.get("root") or os.environ.get("TUG_ROOT") or DEFAULT_ROOT)
+
+
 class Printer:
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -89,14 +98,20 @@ class Printer:
 def build(ctx, tags, dockerfile, build_args, target, no_cache, pull, network, labels, quiet, iidfile, squash,
           squash_all, explain, secrets, platform, context, root_, runroot_) -> int:
     """Build an image from a Dockerfile."""
-    from tug.engine.build.executor import BuildOptions
-    from tug.engine.build.executor import build as do_build
+    from tug.engine.build.memo import Memo
+    from tug.engine.build.options import BuildOptions
 
     opts = BuildOptions(context=context, dockerfile=dockerfile, tags=list(tags),
                         build_args=_pairs(build_args, "--build-arg", True), target=target, no_cache=no_cache,
                         pull=pull, network=network, labels=_pairs(labels, "--label", False), squash=squash,
                         squash_all=squash_all, explain=explain, secrets=_secrets(secrets), platform=platform)
-    image_id, _stats = do_build(engine(ctx, root_, runroot_), opts, Printer(quiet), stdin=sys.stdin.buffer)
+    printer = Printer(quiet)
+    memo = Memo(store_root(ctx, root_), opts, os.environ)
+    image_id = memo.replay(opts.tags, printer)  # nothing changed since a fully cached build: its lines again
+    if image_id is None:
+        from tug.engine.build.executor import build as do_build
+
+        image_id, _stats = do_build(engine(ctx, root_, runroot_), opts, printer, stdin=sys.stdin.buffer, memo=memo)
     if iidfile:
         with open(iidfile, "w") as f:
             f.write(image_id)
@@ -104,10 +119,14 @@ def build(ctx, tags, dockerfile, build_args, target, no_cache, pull, network, la
         click.echo(image_id)
         return 0
     click.echo(f"Successfully built {image_id.removeprefix('sha256:')[:12]}")
-    from tug.oci import reference
+    if memo.familiar:
+        names = memo.familiar
+    else:
+        from tug.oci import reference
 
-    for t in tags:
-        click.echo(f"Successfully tagged {reference.parse(t).familiar}")
+        names = [reference.parse(t).familiar for t in tags]
+    for name in names:
+        click.echo(f"Successfully tagged {name}")
     return 0
 
 

@@ -8,4 +8,8 @@
   sandbox.py    a forked child chrooted in an image's overlay (private mount namespace) for file steps
   cache.py      step keys, the on-disk index under <root>/buildcache, --explain, gc references, prune
   squash.py     --squash and --squash-all
+  memo.py       the replay of a fully cached build when nothing it reads changed (stat signature, one DB read)
+  options.py    BuildOptions and BuildEvent (light: the CLI and memo.py import nothing else)
+  workdir.py    a build's scratch directory held by a flock; what SIGKILLed builds left is removed
+  archive.py    ADD's local archives (plain, gzip, bzip2, xz, zstd tars)
 """

@@ -99,6 +99,9 @@ class BuildCache:
     def _path(self, inputs: StepInputs, key: str | None = None) -> Path:
         return self.steps / Digest.parse(inputs.parent).hex / f"{key or inputs.key()}.json"
 
+    def entry_path(self, inputs: StepInputs) -> Path:
+        return self._path(inputs)
+
     def lookup(self, inputs: StepInputs) -> Result | None:
         try:
             doc = json.loads(self._path(inputs).read_bytes())
@@ -191,6 +194,7 @@ class BuildCache:
         """Forget every step and (with `mounts`) the cache mounts; (entries, mount dirs) removed."""
         n = len(self.entries())
         shutil.rmtree(self.steps, ignore_errors=True)
+        shutil.rmtree(self.base / "memo", ignore_errors=True)  # replays of fully cached builds (memo.py)
         m = 0
         if mounts and self.mounts.is_dir():
             m = sum(1 for _ in self.mounts.iterdir())

@@ -130,6 +130,7 @@ def copy_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: 
             ctx_group = Group(RootSpec(path=b.ctx.root))
             for i, src in enumerate(x.sources):
                 if isinstance(x, ins.Add) and is_url(src):
+                    b.replayable = False  # the URL's content may change: never replayed from a memo
                     d = Path(tempfile.mkdtemp(prefix="add-", dir=b.work))
                     path, digest = download(src, d, x.checksum)
                     dfd = open_root(d)

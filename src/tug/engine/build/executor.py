@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,8 @@ from tug.dockerfile.plan import BuildPlan, PlannedStage, Platform, StageEvaluato
 from tug.engine.build import config as cfgmod
 from tug.engine.build.cache import BuildCache, LayerRecord, Result, StepInputs
 from tug.engine.build.context import BuildContext
+from tug.engine.build.memo import Memo
+from tug.engine.build.options import BuildEvent, BuildOptions, OnEvent
 from tug.engine.build.workdir import BuildWork, remove_stale
 from tug.engine.engine import Engine
 from tug.errors import Invalid, NotFound
@@ -33,34 +34,6 @@ from tug.oci.image_config import ImageConfig
 
 META = (ins.Env, ins.Label, ins.Arg, ins.Cmd, ins.Entrypoint, ins.User, ins.Expose, ins.Volume, ins.StopSignal,
         ins.Healthcheck, ins.Shell, ins.Onbuild, ins.Maintainer)
-
-
-@dataclass
-class BuildEvent:
-    kind: str  # step | base | cache | miss | running | output | removing | done | warning | triggers
-    text: str = ""
-    data: bytes = b""
-
-
-OnEvent = Callable[[BuildEvent], None]
-
-
-@dataclass
-class BuildOptions:
-    context: str = "."
-    dockerfile: str | None = None
-    tags: list[str] = field(default_factory=list)
-    build_args: dict[str, str] = field(default_factory=dict)
-    target: str | None = None
-    no_cache: bool = False
-    pull: bool = False
-    network: str = "default"
-    labels: dict[str, str] = field(default_factory=dict)
-    squash: bool = False
-    squash_all: bool = False
-    explain: bool = False
-    secrets: dict[str, str] = field(default_factory=dict)  # id -> host file
-    platform: str | None = None
 
 
 @dataclass
@@ -111,6 +84,9 @@ class Builder:
         self.total = 0
         self.owner = work
         self.work = work.path
+        self.bases: dict[str, str] = {}  # for the memo (memo.py): base tag -> image id
+        self.paths: list[str] = []  # files the cached steps stood on
+        self.replayable = True  # False once the build read anything but the context and the store
 
     # -- states ---------------------------------------------------------------------------------------------------
 
@@ -161,8 +137,23 @@ class Builder:
 
             ensure_image(eng, ref, "missing", platform)
             img = images.find(eng, ref)
+        self._note_base(ref, img.id)
         cfg = images.config(eng, img)
         return State(cfgmod.from_base(cfg.raw), image_layers(eng, img, cfg), Digest.parse(img.id))
+
+    def _note_base(self, ref: str, image_id: str) -> None:
+        """For the memo: the tag a base image was found under (a base found otherwise rules the memo out)."""
+        from tug.errors import TugError
+        from tug.oci import reference
+
+        try:
+            name = str(reference.parse(ref))
+        except TugError:
+            name = ""
+        if name and "@" not in name and self.eng.metadata.get_tag(name) == image_id:
+            self.bases[name] = image_id
+        else:
+            self.replayable = False
 
     # -- the build ------------------------------------------------------------------------------------------------
 
@@ -232,6 +223,7 @@ class Builder:
         if res is not None:
             st = self.load(res, cmd_set)
             if st is not None:
+                self._note_paths(inputs, res)
                 self.stats.cached += 1
                 self.emit(BuildEvent("cache", "Using cache"))
                 self.emit(BuildEvent("done", st.id.hex[:12]))
@@ -240,6 +232,14 @@ class Builder:
         if self.opts.explain:
             self.emit(BuildEvent("miss", self.cache.why_missed(inputs, first)))
         return None
+
+    def _note_paths(self, inputs: StepInputs, res: Result) -> None:
+        """For the memo: the files a cached step stood on, relative to the store root."""
+        eng = self.eng
+        files = [self.cache.entry_path(inputs), eng.content.path(res.config)]
+        files += [eng.content.path(x.descriptor.digest) for x in res.layers]
+        files += [eng.snapshots.path(c) for c in chain_ids([x.diff_id for x in res.layers])]
+        self.paths += [str(f.relative_to(eng.root)) for f in files]
 
     def remember(self, inputs: StepInputs, st: State) -> State:
         self.cache.store(inputs, Result(st.id, list(st.layers)))
@@ -348,8 +348,10 @@ def ev_shell_before(state: State) -> list[str]:
     return list(state.config.get("Shell") or ["/bin/sh", "-c"])
 
 
-def build(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any = None) -> tuple[str, Stats]:
-    """Build; returns the image id and what the build did. Tags are set only when every step succeeded."""
+def build(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any = None,
+          memo: Memo | None = None) -> tuple[str, Stats]:
+    """Build; returns the image id and what the build did. Tags are set only when every step succeeded. With a
+    `memo`, a build whose every step was cached is remembered for replay (memo.py)."""
     from tug.oci import reference
 
     tags = [str(reference.parse(t)) for t in opts.tags]
@@ -358,13 +360,27 @@ def build(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any = None)
     work = BuildWork(eng.layout.tmp)
     try:
         remove_stale(eng)  # builds a SIGKILL left behind (ours is locked, so it stays)
-        return _build_in(eng, opts, on_event, stdin, work, tags)
+        if memo is None or memo.key is None:
+            return _build_in(eng, opts, on_event, stdin, work, tags)[:2]
+        events: list[BuildEvent] = []
+
+        def seen(e: BuildEvent) -> None:
+            events.append(e)
+            on_event(e)
+
+        image_id, stats, b = _build_in(eng, opts, seen, stdin, work, tags)
+        if b.replayable and stats.cached == stats.steps and stats.containers == 0:
+            from tug.oci import reference
+
+            familiar = {t: reference.parse(t).familiar for t in opts.tags}
+            memo.save(image_id, dict(zip(opts.tags, tags, strict=True)), familiar, b.bases, b.paths, events)
+        return image_id, stats
     finally:
         work.close()
 
 
 def _build_in(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any, work: BuildWork,
-              tags: list[str]) -> tuple[str, Stats]:
+              tags: list[str]) -> tuple[str, Stats, Builder]:
     from tug.dockerfile.document import parse
     from tug.engine.build.context import open_context
     from tug.engine.record import LayerBlob, record_raw
@@ -398,7 +414,7 @@ def _build_in(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any, wo
             if not recorded(eng, image_id, tags):
                 image_id = record_raw(eng, data, [LayerBlob(x.descriptor, x.diff_id, x.size) for x in layers],
                                       tags)
-    return image_id, b.stats
+    return image_id, b.stats, b
 
 
 def _base_layer_count(b: Builder, plan: BuildPlan) -> int:
