@@ -3,7 +3,8 @@
 
 Not run in CI. Usage: .venv/bin/python bench/runtime_bench.py [-n RUNS] [--args "true"]
 Each runtime gets its own --root; the bundle is tug-runtime's default spec with terminal off and `true` as the
-process (what is measured is the runtime: namespaces, mounts, pivot_root, exec, wait, delete).
+process (what is measured is the runtime: namespaces, mounts, pivot_root, exec, wait, delete). The runtimes take
+turns (one run each per round, the order rotating), so a busy spell on a shared machine hits them alike.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import have, report, time_runs  # noqa: E402
+from common import have, report  # noqa: E402
 
-from tug.runtime.launch import runtime_argv  # noqa: E402
+from tug.runtime.launch import runtime_argv, site_dir  # noqa: E402
 from tug.runtime.sealed import sealed_argv  # noqa: E402
 
 
@@ -39,26 +41,55 @@ def make_bundle(base: Path, args: list[str], resources: bool = True) -> Path:
     return bundle
 
 
+def interleaved(cmds: dict[str, list[str]], runs: int, warmup: int = 3, gap: float = 0.05) -> dict[str, list[float]]:
+    """Wall-clock seconds of each command, run in rounds (one run of each per round, rotating the order).
+
+    `gap` seconds of quiet before each run: a cgroup.procs write right after another one (from whichever runtime)
+    skips the RCU grace period a first write waits for, so back-to-back runs would favour one another."""
+    out: dict[str, list[float]] = {name: [] for name in cmds}
+    names = list(cmds)
+    for i in range(warmup + runs):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            time.sleep(gap)
+            t0 = time.perf_counter()
+            r = subprocess.run(cmds[name], capture_output=True)
+            dt = time.perf_counter() - t0
+            if r.returncode != 0:
+                raise RuntimeError(f"{name} failed ({r.returncode}): {r.stderr.decode()[-400:]}")
+            if i >= warmup:
+                out[name].append(dt)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("-n", "--runs", type=int, default=30)
     ap.add_argument("--args", default="true", help="the container's command (split on spaces)")
     ap.add_argument("--no-resources", action="store_true", help="drop linux.resources (runc's deny-all devices)")
+    ap.add_argument("--also", action="append", default=[], metavar="NAME=SRC",
+                    help="also time tug-runtime from another source tree (e.g. `git archive` of an older commit)")
+    ap.add_argument("--gap", type=float, default=0.05, help="seconds of quiet before each run")
     opts = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="tug-runtime-bench-"))
     try:
         bundle = make_bundle(base, opts.args.split(), resources=not opts.no_resources)
         runtimes = {"tug-runtime": sealed_argv(runtime_argv())}  # as the engine starts it (issue 7)
+        for item in opts.also:
+            name, _, src = item.partition("=")
+            argv = runtime_argv()
+            runtimes[name] = sealed_argv([*argv[:-1], argv[-1].replace(repr(site_dir()), repr(src))])
         for peer in ("runc", "crun"):
             if have(peer):
                 runtimes[peer] = [shutil.which(peer)]  # type: ignore[list-item]
-        medians = {}
-        for name, argv in runtimes.items():
-            cmd = [*argv, "--root", str(base / f"{name}-state"), "run", "--bundle", str(bundle), "bench"]
-            try:
-                medians[name] = report(f"{name} run", time_runs(cmd, opts.runs, warmup=3))
-            except RuntimeError as e:
-                print(f"{name}: skipped ({str(e).splitlines()[-1][:160]})")
+        cmds = {name: [*argv, "--root", str(base / f"{name}-state"), "run", "--bundle", str(bundle), "bench"]
+                for name, argv in runtimes.items()}
+        for name, cmd in list(cmds.items()):
+            r = subprocess.run(cmd, capture_output=True)
+            if r.returncode != 0:
+                print(f"{name}: skipped ({r.stderr.decode().strip().splitlines()[-1:] or r.returncode})")
+                del cmds[name]
+        samples = interleaved(cmds, opts.runs, warmup=3, gap=opts.gap)
+        medians = {name: report(f"{name} run", s) for name, s in samples.items()}
         if "tug-runtime" in medians:
             for peer in ("runc", "crun"):
                 if peer in medians:

@@ -1,7 +1,6 @@
-"""Joining the container's cgroup: the one seam to swap for `tug.cgroups.manager` when it lands.
-
-Minimal on purpose: create `linux.cgroupsPath` under every mounted v1 hierarchy and the v2 one, write the init's
-pid to each `cgroup.procs`, and remove the dirs this runtime created on delete. Resources are not applied yet.
+"""The container's cgroup: create `linux.cgroupsPath` under every mounted v1 hierarchy and the v2 one, apply
+`linux.resources` through `tug.cgroups`, write the init's pid to each `cgroup.procs` (after `Primer` started the
+RCU grace period that write would wait for), and remove the dirs this runtime created on delete.
 """
 
 from __future__ import annotations
@@ -30,20 +29,24 @@ def hierarchies(mountinfo: str = "/proc/self/mountinfo") -> list[tuple[str, str,
     return out
 
 
-def _own_paths() -> dict[str, str]:
+def _own_paths(cgroup_file: str = "/proc/self/cgroup") -> dict[str, str]:
     """controller list ('' for v2) -> this process's cgroup path, from /proc/self/cgroup."""
     own = {}
-    with open("/proc/self/cgroup") as f:
+    with open(cgroup_file) as f:
         for line in f:
             _, ctrls, path = line.rstrip("\n").split(":", 2)
             own[ctrls] = path
     return own
 
 
+def _controllers(opts: str) -> set[str]:
+    return {o for o in opts.split(",") if o not in ("rw", "ro") and not o.startswith("release_agent")}
+
+
 def _relative_base(fstype: str, opts: str, own: dict[str, str]) -> str:
     if fstype == "cgroup2":
         return own.get("", "/")
-    wanted = {o for o in opts.split(",") if o not in ("rw", "ro") and not o.startswith("release_agent")}
+    wanted = _controllers(opts)
     for ctrls, path in own.items():
         if ctrls and set(ctrls.split(",")) & wanted:
             return path
@@ -140,49 +143,82 @@ def with_default_devices(resources: dict) -> dict:
     return {**resources, "devices": [*resources["devices"], *DEFAULT_DEVICE_RULES]}
 
 
-class Joiner:
-    """Moves the init into its cgroup on a helper thread (a v1 cgroup.procs write waits for an RCU grace period)
-    while the main thread imports `tug.cgroups` and writes `linux.resources`.
+def apply(cgroups_path: str, joined: Joined, resources: dict) -> list[str]:
+    """Write `linux.resources` (with the default device rules) through tug.cgroups; returns its notes on settings
+    it skipped."""
+    from tug.cgroups.manager import for_host
+
+    return for_host().load(cgroups_path, joined.created).apply(with_default_devices(resources))
+
+
+def own_procs_file(mountinfo: str = "/proc/self/mountinfo", cgroup_file: str = "/proc/self/cgroup") -> str | None:
+    """cgroup.procs of the cgroup this process is in, in the first hierarchy where that is certain (mounted at
+    its root, and named by /proc/self/cgroup); None if there is none."""
+    try:
+        own = _own_paths(cgroup_file)
+        with open(mountinfo) as f:
+            lines = f.read().splitlines()
+    except (OSError, ValueError):
+        return None
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        fields, rest = left.split(), right.split()
+        if len(fields) < 5 or not rest or rest[0] not in ("cgroup", "cgroup2") or fields[3] != "/":
+            continue
+        opts = rest[2] if len(rest) > 2 else ""
+        if rest[0] == "cgroup2":
+            if "" not in own:
+                continue
+        elif not any(ctrls and set(ctrls.split(",")) & _controllers(opts) for ctrls in own):
+            continue
+        rel = _relative_base(rest[0], opts, own)
+        return os.path.normpath(fields[4].replace("\\040", " ") + "/" + rel.strip("/")) + "/cgroup.procs"
+    return None
+
+
+class Primer:
+    """Starts the RCU grace period that the init's move into its cgroup would otherwise wait for, early.
+
+    Any cgroup.procs write takes the kernel's cgroup_threadgroup_rwsem for writing, and without `favordynmods`
+    the first writer after an idle spell waits for an RCU grace period (7-30 ms here); writers within about one
+    grace period of the last one do not wait. So, as soon as the container's cgroup dirs exist (the write holds
+    cgroup_mutex through its grace period, which a mkdir would wait for), a helper thread writes our own pid to
+    the cgroup.procs of the cgroup we are already in: nothing moves, and by the time the init is forked and its
+    resources written, the grace period has mostly passed. Best effort: any failure only costs the wait.
 
     Start it BEFORE unshare(CLONE_NEWPID): after that the kernel refuses new threads in this process."""
 
-    def __init__(self, joined: Joined) -> None:
+    def __init__(self, procs_file: str | None) -> None:
         import _thread
 
-        self.joined = joined
-        self.pid = 0
-        self.errors: list[BaseException] = []
-        self.go = _thread.allocate_lock()
         self.done = _thread.allocate_lock()
-        self.go.acquire()
-        self.done.acquire()
-        _thread.start_new_thread(self._work, ())
-
-    def _work(self) -> None:
+        if procs_file is None:
+            return
         try:
-            self.go.acquire()
-            if self.pid:
-                add(self.joined, self.pid)
-        except BaseException as e:  # noqa: BLE001 - handed to the main thread
-            self.errors.append(e)
+            fd = os.open(procs_file, os.O_WRONLY | os.O_CLOEXEC)
+        except OSError:
+            return
+        started = _thread.allocate_lock()
+        started.acquire()
+        self.done.acquire()
+        _thread.start_new_thread(self._work, (fd, started))
+        started.acquire()  # hand the GIL over now: the thread must be inside write(2) before we go on
+
+    def _work(self, fd: int, started: object) -> None:
+        try:
+            started.release()  # type: ignore[attr-defined]
+            os.write(fd, str(os.getpid()).encode())
+        except OSError:
+            pass
         finally:
+            os.close(fd)
             self.done.release()
 
-    def cancel(self) -> None:
-        if self.go.locked():
-            self.go.release()
+    def wait(self) -> None:
+        """Until the thread is gone (error paths: before the cgroup dirs are removed)."""
         self.done.acquire()
+        self.done.release()
 
-    def join_and_apply(self, pid: int, cgroups_path: str, resources: dict) -> list[str]:
-        """Returns the manager's notes on settings it skipped."""
-        self.pid = pid
-        self.go.release()
-        try:
-            from tug.cgroups.manager import for_host
 
-            notes = for_host().load(cgroups_path, self.joined.created).apply(with_default_devices(resources))
-        finally:
-            self.done.acquire()
-        if self.errors:
-            raise self.errors[0]
-        return notes
+def prime() -> Primer:
+    return Primer(own_procs_file())

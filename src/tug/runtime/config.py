@@ -10,13 +10,14 @@ import os
 
 from tug.errors import Invalid, NotFound
 from tug.runtime import jsonio
-from tug.sys.ns import BY_OCI_TYPE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 SUPPORTED_MAJOR = 1
+# linux.namespaces[].type values (tug.sys.ns.BY_OCI_TYPE has their flags; not imported here, it loads ctypes)
+NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
 _ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
 
 
@@ -61,7 +62,7 @@ def validate(spec: Any) -> None:
     seen = set()
     for ns in linux.get("namespaces") or ():
         t = ns.get("type") if isinstance(ns, dict) else None
-        if t not in BY_OCI_TYPE:
+        if t not in NAMESPACE_TYPES:
             raise Invalid(f"config.json: unknown namespace type {t!r}")
         if t in seen:
             raise Invalid(f"config.json: namespace {t!r} is listed twice")

@@ -7,7 +7,6 @@ import os
 from tug.errors import Invalid
 from tug.runtime import cgroup, config, state, sync
 from tug.runtime.state import Container
-from tug.sys import ns
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,6 +24,8 @@ def enter_pid_namespace_for_children(spec: dict[str, Any]) -> None:
     kinds = config.namespaces(spec)
     if "pid" not in kinds:
         return
+    from tug.sys import ns
+
     if kinds["pid"]:
         ns.join(kinds["pid"], ns.CLONE_NEWPID)
     else:
@@ -39,13 +40,14 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
     if terminal and not console_socket and not foreground:
         raise Invalid("cannot allocate tty if tug-runtime will detach without setting console socket")
     sdir = state.new_dir(root, cid)
-    pid, joined, joiner, to_close = 0, None, None, []
+    pid, joined, primer, to_close = 0, None, None, []
     try:
         old = os.umask(0)
         os.mkfifo(os.path.join(sdir, state.FIFO), 0o622)
         os.umask(old)
         cg_path = cgroup.container_path((spec.get("linux") or {}).get("cgroupsPath"), cid)
         joined = cgroup.create(cg_path)
+        primer = cgroup.prime()  # the grace period the init's cgroup move waits for passes while we fork
         console_fd = master_sock = None
         if terminal:
             from tug.runtime import console
@@ -61,7 +63,6 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
         rootfs = config.rootfs_path(spec, bundle)
         os.chdir(bundle)
         resources = (spec.get("linux") or {}).get("resources")
-        joiner = cgroup.Joiner(joined) if resources else None
         userns_fd = None
         if "user" in config.namespaces(spec) and not config.namespace_path(spec, "user"):
             from tug.runtime import userns
@@ -71,18 +72,15 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
         enter_pid_namespace_for_children(spec)
         pid = os.fork()
         if pid == 0:
-            # the init imports its own modules while we move it into its cgroup (a v1 cgroup.procs write waits
-            # for an RCU grace period, ~10 ms: keep as much as possible off that critical path)
+            # the init imports its own modules and sets up while we apply resources and move it into its cgroup
             _init_child(spec, bundle, rootfs, os.path.join(sdir, state.FIFO), ctl_r, rep_w, console_fd, joined,
                         [ctl_w, rep_r] + ([master_sock] if master_sock is not None else []), userns_fd)
         for fd in to_close:
             os.close(fd)
         to_close = [ctl_w, rep_r]
-        if joiner is not None:
-            joiner.join_and_apply(pid, cg_path, resources)
-            joiner = None
-        else:
-            cgroup.add(joined, pid)
+        if resources:
+            cgroup.apply(cg_path, joined, resources)
+        cgroup.add(joined, pid)
         from tug.sys.proc import start_time
 
         c = Container(root, cid, {
@@ -104,8 +102,8 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
             write_pid_file(pid_file, pid)
         return Created(c, pid, reader, master_sock)
     except BaseException:
-        if joiner is not None:
-            joiner.cancel()
+        if primer is not None:
+            primer.wait()
         for fd in to_close:
             try:
                 os.close(fd)

@@ -6,7 +6,6 @@ import _signal
 import os
 
 from tug.runtime import create as create_mod
-from tug.runtime import delete, start
 
 FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGUSR1, _signal.SIGUSR2)
 
@@ -48,6 +47,8 @@ def cmd_run(root: str, cid: str, bundle: str | None, console_socket: str | None 
             detach: bool = False, keep: bool = False) -> int:
     created = create_mod.create(root, cid, bundle, console_socket, pid_file, foreground=not detach)
     c = created.container
+    from tug.runtime import delete, start  # after the fork: the init sets up meanwhile
+
     try:
         start.release(c)
         if detach:

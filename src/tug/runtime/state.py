@@ -12,7 +12,6 @@ import time
 from tug.errors import Conflict, NotFound
 from tug.runtime import jsonio
 from tug.runtime.config import check_id
-from tug.sys.proc import is_alive
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,6 +47,8 @@ class Container:
         return list(self.data.get("cgroupPaths") or ())
 
     def status(self) -> str:
+        from tug.sys.proc import is_alive
+
         pid = self.pid
         if pid <= 0 or not is_alive(pid, self.data.get("initStartTime")):
             return "stopped"

@@ -1,0 +1,25 @@
+"""The cgroup primer moves nothing: after it ran, this process is in exactly the cgroups it was in."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tug.runtime import cgroup
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+
+
+def test_primer_writes_our_own_cgroup_and_nothing_moves():
+    with open("/proc/self/cgroup") as f:
+        before = f.read()
+    path = cgroup.own_procs_file()
+    if path is None:
+        pytest.skip("no cgroup hierarchy mounted at its root here")
+    with open(path) as f:
+        assert str(os.getpid()) in f.read().split()  # it is the cgroup we are in
+    p = cgroup.prime()
+    p.wait()
+    with open("/proc/self/cgroup") as f:
+        assert f.read() == before
