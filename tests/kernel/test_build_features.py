@@ -119,3 +119,48 @@ def test_a_sigkilled_build_is_found_by_check_and_removed_by_repair_or_prune(busy
     r = busybox_tug("builder", "prune", "-f", check=True)
     assert "left by killed builds: 1" in r.stdout
     _gone(busybox_tug, left, ctr_id, pid)
+
+
+def test_copy_parents_and_exclude(busybox_tug, tmp_path):
+    ctx = write_context(tmp_path / "ctx", {
+        "Dockerfile": "FROM busybox AS src\nARG EXT=log\n"
+                      "COPY --parents x/a.txt y/a.txt /parents/\n"
+                      "COPY --parents ./x/./deep/*.txt /pivot/\n"
+                      "COPY --exclude=*.$EXT --exclude=sub/skip app /app/\n"
+                      "COPY --exclude=**/*.log app /app-all/\n"
+                      "ADD --exclude=*.md x /added/\n"
+                      "FROM busybox\nCOPY --from=src --parents /app/sub/keep.txt /from/\n"
+                      "COPY --from=src --exclude=*.txt /parents/x /fromx/\n",
+        "x/a.txt": "xa\n", "x/readme.md": "md\n", "x/deep/d.txt": "d\n", "y/a.txt": "ya\n",
+        "app/top.log": "log\n", "app/main.py": "py\n", "app/sub/inner.log": "inner\n", "app/sub/keep.txt": "keep\n",
+        "app/sub/skip/s.txt": "s\n",
+    })
+    r = build(busybox_tug, ctx, "-t", "sel", "--target", "src")
+
+    def tree(ref, root):
+        return sorted(run(busybox_tug, ref, "find", root, "-type", "f").split())
+
+    assert tree("sel", "/parents") == ["/parents/x/a.txt", "/parents/y/a.txt"]
+    assert tree("sel", "/pivot") == ["/pivot/deep/d.txt"]
+    assert tree("sel", "/app") == ["/app/main.py", "/app/sub/inner.log", "/app/sub/keep.txt"]
+    assert tree("sel", "/app-all") == ["/app-all/main.py", "/app-all/sub/keep.txt", "/app-all/sub/skip/s.txt"]
+    assert tree("sel", "/added") == ["/added/a.txt", "/added/deep/d.txt"]
+    build(busybox_tug, ctx, "-t", "sel2")
+    assert tree("sel2", "/from") == ["/from/app/sub/keep.txt"]
+    assert tree("sel2", "/fromx") == []
+    # the cache key has the flags and the kept files: an excluded file's change reruns nothing
+    (ctx / "app" / "sub" / "inner.log").write_text("changed log\n")
+    r = build(busybox_tug, ctx, "-t", "sel", "--target", "src", "--explain")
+    lines = r.stdout.splitlines()
+    miss = next(i for i, ln in enumerate(lines) if "COPY --exclude=*.$EXT" in ln)
+    assert lines[miss + 1] == " ---> Cache miss: the file app/sub/inner.log changed", lines[miss:miss + 2]
+    at = next(i for i, ln in enumerate(lines) if "COPY --exclude=**/*.log" in ln)
+    assert lines[at + 1] == " ---> Cache miss: its parent is new (an earlier step was rebuilt)"
+    build(busybox_tug, ctx, "-t", "sel", "--target", "src")
+    (ctx / "app" / "top.log").write_text("excluded by both\n")
+    assert build(busybox_tug, ctx, "-t", "sel", "--target", "src").stdout.count(" ---> Using cache") == 6
+    (ctx / "Dockerfile").write_text((ctx / "Dockerfile").read_text().replace("--exclude=*.md", "--exclude=*.txt"))
+    r = build(busybox_tug, ctx, "-t", "sel", "--target", "src", "--explain")
+    assert " ---> Cache miss: the instruction changed (was: /bin/sh -c #(nop) ADD x in /added/  --exclude=*.md)" \
+        in r.stdout, r.stdout[-600:]
+    assert tree("sel", "/added") == ["/added/deep/d.txt", "/added/readme.md"]  # *.txt: the top level only

@@ -159,7 +159,7 @@ class _Files(Instruction):
             dataclasses.replace(c, data=raw(c.data)) if (c.expand and raw is not None) else c for c in self.contents
         ]
         return {"sources": [word(s) for s in self.sources], "dest": word(self.dest), "contents": contents,
-                "chown": word(self.chown), "chmod": word(self.chmod)}
+                "chown": word(self.chown), "chmod": word(self.chmod), "excludes": [word(e) for e in self.excludes]}
 
 
 @dataclass(kw_only=True)

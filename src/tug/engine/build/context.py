@@ -52,6 +52,8 @@ class Source:
     path: str  # path inside the root, symlinks resolved, no leading "/"
     name: str  # the basename the destination gets
     entries: list[Entry] = field(default_factory=list)
+    matched: str = ""  # the path the pattern matched (before symlinks): what COPY --parents keeps
+    prefix: str = ""  # COPY --parents: the directory below the destination this source lands in
 
     @property
     def is_dir(self) -> bool:
@@ -321,7 +323,7 @@ def collect(root_fd: int, source: str, matcher: IgnoreMatcher | None = None, has
                 continue
             st = os.fstat(fd)
             name = path.rsplit("/", 1)[-1] if path else ""
-            src = Source(real, name)
+            src = Source(real, name, matched=path)
             if stat.S_ISDIR(st.st_mode):
                 src.entries.append(Entry("", "dir", stat.S_IMODE(st.st_mode)))
                 dfd = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

@@ -23,6 +23,7 @@ from tug.engine.build.sandbox import RootSpec, run_in_root
 from tug.errors import Invalid, NotFound
 
 if TYPE_CHECKING:
+    from tug.dockerfile.ignore import IgnoreMatcher
     from tug.engine.build.executor import Builder
 
 
@@ -107,8 +108,18 @@ def _summary(files: dict[str, str], extra: dict[str, str], count: int, first: So
 def copy_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: ins.Copy | ins.Add,
               first: bool) -> State:
     from tug.engine.build.fetch import download, is_url
+    from tug.engine.build.selection import select, split_pivot
 
+    parents = isinstance(x, ins.Copy) and x.parents
     dest = _dest(state, x.dest)
+    if parents and not dest.endswith("/"):
+        dest += "/"  # with --parents the destination is always a directory
+
+    def pick(root_fd: int, src: str, matcher: IgnoreMatcher | None, hashing: bool = True) -> list[Source]:
+        """One source argument's matches, placed for --parents and filtered by --exclude (selection.py)."""
+        pivot, pattern = split_pivot(src) if parents else ("", src)
+        return select(collect(root_fd, pattern, matcher, hashing=hashing), x.excludes, parents, pivot)
+
     owner = parse_chown(b, state, x.chown)
     chmod = parse_chmod(x.chmod)
     files: dict[str, str] = {}
@@ -143,7 +154,7 @@ def copy_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: 
                     count += 1
                     firsts += found
                     continue
-                found = collect(ctx_fd, src, b.ctx.matcher)
+                found = pick(ctx_fd, src, b.ctx.matcher)
                 for s in found:
                     files.update(s.summary())
                 ctx_group.sources += found
@@ -175,8 +186,12 @@ def copy_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: 
     text = created_by(x, shell=ev.shell, source=_summary(files, extra, count, firsts[0] if firsts else None))
     assert text is not None
     # the key's instruction is what was written (the content is compared file by file, for --explain)
-    flags = {"chown": x.chown, "chmod": x.chmod, "from": from_ref or "", "dest": dest}
+    flags = {"chown": x.chown, "chmod": x.chmod, "from": from_ref or "", "dest": dest, "excludes": x.excludes,
+             "parents": parents}
     shown = created_by(x, shell=ev.shell, source=" ".join(x.sources) or "<<heredoc")
+    assert shown is not None
+    shown += "".join(f" --{k}={v}" for k, v in (("chown", x.chown), ("chmod", x.chmod), ("from", from_ref or ""))
+                     if v) + "".join(f" --exclude={e}" for e in x.excludes) + (" --parents" if parents else "")
     inputs = StepInputs(str(state.id), f"{shown} {json.dumps(flags, sort_keys=True)}", files=files, extra=extra,
                         shown=shown)
     hit = b.cached(inputs, first, state.cmd_set)
@@ -187,7 +202,7 @@ def copy_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: 
     def resolve(fds: dict[str, int]) -> None:  # before the chroot: collect() reads /proc/self/fd
         for name, g in groups.items():
             if g.patterns:
-                g.sources = [s for p in g.patterns for s in collect(fds[name], p, None, hashing=False)]
+                g.sources = [s for p in g.patterns for s in pick(fds[name], p, None, hashing=False)]
                 if len(g.sources) > 1 and not dest.endswith("/"):
                     raise Invalid(f"When using {x.keyword} with more than one source file, the destination must "
                                   "be a directory and end with a /")

@@ -133,27 +133,36 @@ def copy_sources(src_fd: int, sources: list[Source], spec: CopySpec) -> None:
     for src in sources:
         if not src.entries:
             raise NotFound(f"{src.path}: not found")
-        if src.is_dir:
-            mkdirs(dest, spec.owner)
-            base = dest.rstrip("/") or ""
-            for e in src.entries[1:]:
-                path = f"{src.path}/{e.rel}" if src.path else e.rel
-                _make(src_fd, path, f"{base}/{e.rel}", e, spec)
+        if src.prefix:  # COPY --parents: the source's parents are kept below the destination
+            below = CopySpec(f"{dest.rstrip('/')}/{src.prefix}/", spec.owner, spec.chmod, spec.extract, True)
+            _copy_one(src_fd, src, below, True)
             continue
-        if spec.extract:
-            compression = _archive_compression(src_fd, src.path)
-            if compression is not None:
-                mkdirs(dest, spec.owner)
-                _extract(src_fd, src.path, dest, compression)
-                continue
-        if into_dir:
+        _copy_one(src_fd, src, spec, into_dir)
+
+
+def _copy_one(src_fd: int, src: Source, spec: CopySpec, into_dir: bool) -> None:
+    dest = spec.dest
+    if src.is_dir:
+        mkdirs(dest, spec.owner)
+        base = dest.rstrip("/") or ""
+        for e in src.entries[1:]:
+            path = f"{src.path}/{e.rel}" if src.path else e.rel
+            _make(src_fd, path, f"{base}/{e.rel}", e, spec)
+        return
+    if spec.extract:
+        compression = _archive_compression(src_fd, src.path)
+        if compression is not None:
             mkdirs(dest, spec.owner)
-            target = f"{dest.rstrip('/')}/{src.name}"
-        else:
-            parent = os.path.dirname(dest.rstrip("/")) or "/"
-            mkdirs(parent, spec.owner)
-            target = dest
-        _make(src_fd, src.path, target, src.entries[0], spec)
+            _extract(src_fd, src.path, dest, compression)
+            return
+    if into_dir:
+        mkdirs(dest, spec.owner)
+        target = f"{dest.rstrip('/')}/{src.name}"
+    else:
+        parent = os.path.dirname(dest.rstrip("/")) or "/"
+        mkdirs(parent, spec.owner)
+        target = dest
+    _make(src_fd, src.path, target, src.entries[0], spec)
 
 
 def make_workdir(path: str) -> None:
