@@ -1,8 +1,12 @@
-"""`tug pull`: resolve, fetch verified blobs in parallel, unpack each layer as soon as it and the ones below it have
-arrived, then record the image in one transaction.
+"""`tug pull`: resolve, fetch verified blobs in parallel, unpack each layer while it arrives, then record the image
+in one transaction.
 
-Downloads run in the registry's small thread pool (`fetch_blobs_parallel`), itself started in one helper thread so
-that this thread can unpack layer N while layer N+1 is still arriving; both are joined before `pull` returns.
+Downloads run in the registry's small thread pool (`fetch_blobs_parallel`), itself started in one helper thread.
+This thread unpacks layer N (once the layers below it are unpacked) from the bytes its download has written so far,
+following the ingest file as it grows (`Following`), so download, decompression and file creation overlap. The
+snapshot is only published once the whole blob has arrived and its digest is verified (the `before_publish` hook
+of `Snapshots.ensure` waits for that); a failed download leaves neither blob nor snapshot. Both threads are joined
+before `pull` returns.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from tug.engine import progress
 from tug.engine.engine import Engine
 from tug.engine.layers import unpack_blob
 from tug.engine.record import LayerBlob, record_raw
-from tug.errors import Invalid
+from tug.errors import Corrupt, Invalid, Unavailable
+from tug.oci import mediatypes as mt
 from tug.oci import reference
 from tug.oci.descriptor import Descriptor
 from tug.oci.image_config import ImageConfig
@@ -31,21 +36,37 @@ class PullResult:
 
 
 class _IngestSink:
-    """A content-store ingest as the registry's blob sink; resumes from a partial left by an earlier pull."""
+    """A content-store ingest as the registry's blob sink; resumes from a partial left by an earlier pull.
+
+    `following` reads the bytes as they are written (for the unpacker); it ends when the blob is committed, or with
+    an error when the download fails or is abandoned.
+    """
 
     def __init__(self, eng: Engine, desc: Descriptor) -> None:
         self.ingest = eng.content.ingest(desc.digest, desc.size, resume=True)
         self.offset = self.ingest.offset
+        from tug.store.streams import Following
+
+        self.following = Following(self.ingest.reader_fd(), self.ingest.written)
+        self.committed = False
 
     def write(self, data: bytes) -> None:
         self.ingest.write(data)
+        self.following.grew(self.ingest.written)
 
     def commit(self) -> None:
-        with self.ingest:
-            self.ingest.commit()
+        try:
+            with self.ingest:
+                self.ingest.commit()
+        except BaseException as e:
+            self.following.finish(e)
+            raise
+        self.committed = True
+        self.following.finish()
 
     def abandon(self) -> None:
         self.ingest.__exit__(None, None, None)
+        self.following.finish(Unavailable("the download of this layer stopped before its end"))
 
 
 def pull(eng: Engine, name: str, platform: str | None = None, on_event: progress.OnEvent = progress.ignore,
@@ -77,12 +98,14 @@ def pull(eng: Engine, name: str, platform: str | None = None, on_event: progress
             if d not in missing:
                 on_event(progress.ProgressEvent(progress.layer_id(d.digest), progress.ALREADY_EXISTS))
         done: dict[str, threading.Event] = {str(d.digest): threading.Event() for d in missing}
+        started: dict[str, threading.Event] = {str(d.digest): threading.Event() for d in missing}
         failures: queue.Queue[BaseException] = queue.Queue()
         sinks: dict[str, _IngestSink] = {}
 
         def sink_factory(desc: Descriptor) -> _IngestSink:
             s = _IngestSink(eng, desc)
             sinks[str(desc.digest)] = s
+            started[str(desc.digest)].set()
             return s
 
         def on_complete(desc: Descriptor, sink: _IngestSink) -> None:  # type: ignore[override]
@@ -98,30 +121,38 @@ def pull(eng: Engine, name: str, platform: str | None = None, on_event: progress
             finally:
                 for s in sinks.values():
                     s.abandon()
-                for ev in done.values():
+                for ev in (*done.values(), *started.values()):
                     ev.set()
 
         worker = threading.Thread(target=download, name="tug-pull", daemon=True)
         worker.start()
         layers: list[LayerBlob] = []
         parent = None
+        streamed: set[str] = set()
         try:
             for desc, diff_id in zip(doc.layers, diff_ids, strict=True):
-                ev = done.get(str(desc.digest))
-                if ev is not None:
-                    ev.wait()
-                    if not failures.empty():
-                        break
-                lid = progress.layer_id(desc.digest)
-                if ev is not None:
-                    on_event(progress.ProgressEvent(lid, progress.EXTRACTING, 0, desc.size))
-                layer = unpack_blob(eng, desc, parent, diff_id=diff_id)
-                if ev is not None:
-                    on_event(progress.ProgressEvent(lid, progress.PULL_COMPLETE))
+                key = str(desc.digest)
+                if key not in started or key in streamed:  # present before, or a blob listed twice
+                    if key in done:
+                        done[key].wait()
+                    layer = unpack_blob(eng, desc, parent, diff_id=diff_id)
+                else:
+                    started[key].wait()
+                    if key not in sinks:
+                        raise Unavailable(f"the download of layer {desc.digest} did not start")
+                    streamed.add(key)
+                    layer = _unpack_arriving(eng, desc, parent, diff_id, sinks[key], done[key], on_event)
                 layers.append(layer)
                 parent = layer.diff_id if parent is None else _chain(parent, layer.diff_id)
+        except BaseException:
+            worker.join()
+            if not failures.empty():  # the download's failure is the cause: report it, not the unpacker's view
+                raise failures.get() from None
+            raise
         finally:
             worker.join()
+            for sink in sinks.values():
+                sink.following.close()
         if not failures.empty():
             raise failures.get()
         tags = [str(ref)] if ref.tag else []
@@ -130,6 +161,29 @@ def pull(eng: Engine, name: str, platform: str | None = None, on_event: progress
                               repo_digest=(ref.name, manifest_digest))
     on_event(progress.message(f"Digest: {manifest_digest}"))
     return PullResult(image_id, manifest_digest, str(ref), bool(missing))
+
+
+def _unpack_arriving(eng: Engine, desc: Descriptor, parent, diff_id, sink: _IngestSink,  # type: ignore[no-untyped-def]
+                     done: threading.Event, on_event: progress.OnEvent) -> LayerBlob:
+    """Unpack a layer from the bytes its download writes, publishing it once the blob is verified and stored."""
+    lid = progress.layer_id(desc.digest)
+    chain = diff_id if parent is None else _chain(parent, diff_id)
+
+    def verified() -> None:
+        done.wait()
+        if not sink.committed:
+            raise Unavailable(f"layer {desc.digest} was not downloaded completely")
+        on_event(progress.ProgressEvent(lid, progress.EXTRACTING, desc.size, desc.size))
+
+    try:
+        snap = eng.snapshots.ensure(chain, parent, lambda: sink.following, mt.layer_compression(desc.media_type),
+                                    diff_id=diff_id, before_publish=verified)
+    finally:
+        sink.following.close()
+    if snap.diff_id != diff_id:
+        raise Corrupt(f"layer {desc.digest} unpacks to {snap.diff_id}, its config says {diff_id}")
+    on_event(progress.ProgressEvent(lid, progress.PULL_COMPLETE))
+    return LayerBlob(desc, diff_id, snap.size)
 
 
 def _chain(parent, diff_id):  # type: ignore[no-untyped-def]

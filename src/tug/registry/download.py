@@ -83,7 +83,7 @@ def fetch_from(transport: Transport, host: str, repository: str, desc: Descripto
                     if cancel is not None and cancel.is_set():
                         raise Cancelled()
                     want = min(chunk, skip + (size - pos) + 1)
-                    data = resp.read(want)
+                    data = resp.read1(want)  # what has arrived: the unpacker follows the blob as it grows
                     if not data:
                         break
                     stats["received"] = stats.get("received", 0) + len(data)

@@ -238,6 +238,12 @@ class Ingest:
     def digest(self) -> Digest:
         return Digest(self._hash.name, self._hash.hexdigest())
 
+    def reader_fd(self) -> int:
+        """A new fd on the bytes written so far (read it with `pread`), to follow a blob while it arrives."""
+        if self._fd < 0:
+            raise Invalid("read of a finished ingest")
+        return os.dup(self._fd)
+
     def commit(self) -> Digest:
         """Verify size and digest, then make the blob present (fsynced); returns its digest."""
         if self._fd < 0:

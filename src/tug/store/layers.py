@@ -64,7 +64,7 @@ def apply_layer(stream: BinaryIO, compression: str, dest: os.PathLike[str] | str
     rootfd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     writer = _Writer(rootfd, layer)
     try:
-        with ReadAhead(decompressing(stream, compression)) as pipe:
+        with ReadAhead(decompressing(stream, compression), abort=getattr(stream, "abort", None)) as pipe:
             try:
                 _apply_entries(pipe, writer, layer)
                 pipe.drain()

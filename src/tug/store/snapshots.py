@@ -101,11 +101,13 @@ class Snapshots:
         return snap
 
     def ensure(self, chain_id: Digest, parent: Digest | None, opener: Callable[[], BinaryIO], compression: str,
-               diff_id: Digest | None = None) -> Snapshot:
+               diff_id: Digest | None = None, before_publish: Callable[[], None] | None = None) -> Snapshot:
         """The snapshot of `chain_id`, unpacking the layer `opener()` gives if it is not there yet.
 
         Concurrent callers for one chain id unpack it once (the others wait on the lock and find it). The unpacked
         diff id must give `chain_id` on top of `parent` (and equal `diff_id` when given), or Corrupt.
+        `before_publish()` runs after the unpack and before the snapshot is made visible; if it raises, nothing is
+        kept (a pull that unpacks a blob while downloading it waits there for the blob's digest to be verified).
         """
         with lock(self.layout, f"snapshot-{chain_id.hex}"):
             found = self.get(chain_id)
@@ -115,6 +117,8 @@ class Snapshots:
             tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{chain_id.hex}-", dir=self.root))
             try:
                 snap = self._unpack(tmp, chain_id, parent, opener, compression, diff_id)
+                if before_publish is not None:
+                    before_publish()
                 os.rename(tmp, self._dir(chain_id))
                 fsync_dir(self.root)
             except BaseException:

@@ -1,13 +1,16 @@
 """Readable streams for layers: decompression (gzip via zlib, zstd), a reader that hashes what passes through, and
-`ReadAhead`, which decompresses and hashes in a helper thread while its consumer writes files.
+`ReadAhead`, which decompresses and hashes in a helper thread while its consumer writes files, and `Following`, which
+reads a blob while it is still being downloaded.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import queue
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import BinaryIO, Protocol
 
@@ -100,8 +103,10 @@ class ReadAhead:
     `hexdigest()` and `count` cover the whole source once `drain()` has returned.
     """
 
-    def __init__(self, source: Readable, chunk: int = 1 << 20, depth: int = 8) -> None:
+    def __init__(self, source: Readable, chunk: int = 1 << 20, depth: int = 8,
+                 abort: Callable[[], None] | None = None) -> None:
         self._source = source
+        self._abort = abort  # unblocks a source read that waits for bytes (see `Following`)
         self._chunk = chunk
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
@@ -117,9 +122,11 @@ class ReadAhead:
     # -- the helper thread ----------------------------------------------------------------------------------------
 
     def _produce(self) -> None:
+        # read1: what one read of the compressed source gives, so bytes still arriving (`Following`) flow on at once
+        read = getattr(self._source, "read1", self._source.read)
         try:
             while not self._stop.is_set():
-                data = self._source.read(self._chunk)
+                data = read(self._chunk)
                 if not data:
                     break
                 self._hash.update(data)
@@ -148,6 +155,8 @@ class ReadAhead:
 
     def close(self) -> None:
         self._stop.set()
+        if self._abort is not None and self._thread.is_alive():
+            self._abort()
         while self._thread.is_alive():  # it stops at its next put, or after the read it is in
             try:
                 while True:
@@ -212,3 +221,83 @@ class ReadAhead:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+class Following:
+    """Reads a file that another thread is still appending to (a blob being downloaded), blocking for more bytes.
+
+    The writer calls `grew(total)` after each append and `finish()` at the end, or `finish(error)` when the bytes
+    will never be complete (the read that reaches the gap raises `error`). `abort()` lets a reader that gave up stop
+    a read blocked in another thread (`ReadAhead` calls it when its consumer stops early). Reads use `pread` on a
+    file descriptor of its own, which is closed on `close()`.
+    """
+
+    def __init__(self, fd: int, available: int = 0) -> None:
+        self._fd = fd
+        self._cond = threading.Condition()
+        self._available = available
+        self._finished = False
+        self._error: BaseException | None = None
+        self._aborted = False
+        self._pos = 0
+
+    # -- the writer's side ----------------------------------------------------------------------------------------
+
+    def grew(self, total: int) -> None:
+        with self._cond:
+            self._available = total
+            self._cond.notify_all()
+
+    def finish(self, error: BaseException | None = None) -> None:
+        with self._cond:
+            if not self._finished:
+                self._finished = True
+                self._error = error
+            self._cond.notify_all()
+
+    # -- the reader's side ----------------------------------------------------------------------------------------
+
+    def abort(self) -> None:
+        with self._cond:
+            self._aborted = True
+            self._cond.notify_all()
+
+    def _wait(self, n: int) -> int:
+        """How many bytes (at most `n`, all when negative) can be read now; 0 at the end. Blocks for more."""
+        with self._cond:
+            while self._pos >= self._available and not self._finished and not self._aborted:
+                self._cond.wait()
+            if self._aborted:
+                raise EOFError("reading the blob was given up")
+            if self._pos >= self._available:
+                if self._error is not None:
+                    raise self._error
+                return 0
+            left = self._available - self._pos
+            return left if n < 0 else min(n, left)
+
+    def read(self, n: int = -1, /) -> bytes:
+        take = self._wait(n)
+        data = os.pread(self._fd, take, self._pos) if take else b""
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buf: bytearray | memoryview, /) -> int:
+        take = self._wait(len(buf))
+        got = os.preadv(self._fd, [memoryview(buf)[:take]], self._pos) if take else 0
+        self._pos += got
+        return got
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> Following:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
