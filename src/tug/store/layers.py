@@ -27,6 +27,7 @@ from tug.errors import Invalid, SystemFailure, Unavailable
 from tug.oci.digest import Digest
 from tug.store.streams import Readable, ReadAhead, decompress_errors, decompressing
 from tug.store.tarpolicy import Entry, Kind, classify
+from tug.store.tarread import open_forward
 from tug.sys import fs
 from tug.sys.openat2 import (
     RESOLVE_IN_ROOT,
@@ -80,7 +81,7 @@ def apply_layer(stream: BinaryIO, compression: str, dest: os.PathLike[str] | str
 
 def _apply_entries(pipe: ReadAhead, writer: _Writer, layer: str) -> None:
     # tarfile reads headers (PAX, GNU long names, sparse maps) from the forward-only pipe; content is read here
-    tf = tarfile.TarFile(fileobj=pipe, mode="r", encoding="utf-8", errors="surrogateescape")  # type: ignore[arg-type]
+    tf = open_forward(pipe)
     while (ti := tf.next()) is not None:
         tf.members.clear()  # tarfile keeps every member it has read; a layer can have millions
         try:
