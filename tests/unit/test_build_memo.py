@@ -167,16 +167,15 @@ def test_no_memo_from_a_racy_signature_or_unreplayable_events(tmp_path):
 
 
 def test_the_clis_store_root_is_the_engines():
-    import click
-
+    from tug.cli import flags
     from tug.cli.build import store_root
     from tug.engine.engine import Engine
 
     env = os.environ.pop("TUG_ROOT", None)
     try:
-        with click.Context(click.Command("x")) as ctx:
-            assert store_root(ctx, None) == str(Engine.from_env().root)
-            assert store_root(ctx, "rel/dir") == str(Engine.from_env("rel/dir").root)
+        ctx = flags.Context(flags.Command("x"), "x")
+        assert store_root(ctx, None) == str(Engine.from_env().root)
+        assert store_root(ctx, "rel/dir") == str(Engine.from_env("rel/dir").root)
     finally:
         if env is not None:
             os.environ["TUG_ROOT"] = env

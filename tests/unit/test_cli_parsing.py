@@ -1,6 +1,6 @@
 import pytest
 
-from tug.cli.argv import normalise_bools, option_names
+from tug.cli import flags
 from tug.cli.run import run, to_options
 from tug.cli.template import render, render_rows
 from tug.engine.changes import apply_changes
@@ -8,8 +8,6 @@ from tug.errors import Invalid
 
 
 def parse_run(args):
-    flags, values = option_names(run)
-    args = normalise_bools(args, flags, values)
     ctx = run.make_context("run", args)
     kw = dict(ctx.params)
     kw.pop("detach")
@@ -62,3 +60,52 @@ def test_template():
         render("{{.Nope}}", doc)
     out = render_rows("table {{.Names}}\\t{{.Status}}", [{"Names": "a", "Status": "Up 1 second"}])
     assert out.splitlines() == ["NAMES     STATUS", "a         Up 1 second"]
+
+
+@flags.command("demo")
+@flags.option("-a", "--all", "all_", is_flag=True)
+@flags.option("-n", "--name")
+@flags.option("-e", "--env", multiple=True)
+@flags.option("--pause/--no-pause", default=True)
+@flags.option("--count", type=int)
+@flags.argument("things", nargs=-1)
+def demo(**kw):
+    return kw
+
+
+def parse_demo(*args):
+    return demo.make_context("demo", list(args)).params
+
+
+def test_pflag_grammar():
+    p = parse_demo("x", "-an", "val", "y", "--env=A=1", "-eB=2", "-e", "-C", "--", "-z")
+    assert p["all_"] and p["name"] == "val" and p["env"] == ("A=1", "B=2", "-C")
+    assert p["things"] == ("x", "y", "-z")  # flags between arguments, as pflag allows; `--` ends them
+    assert parse_demo("--pause=false")["pause"] is False and parse_demo("--no-pause")["pause"] is False
+    assert parse_demo()["pause"] is True and parse_demo()["env"] == () and parse_demo()["name"] is None
+    assert parse_demo("-a=false")["all_"] is False and parse_demo("--all=TRUE")["all_"] is True
+    assert parse_demo("--count", "3")["count"] == 3 and parse_demo("-n=v")["name"] == "v"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--nope"], "unknown flag: --nope"),
+    (["-z"], "unknown shorthand flag: 'z' in -z"),
+    (["--name"], "flag needs an argument: --name"),
+    (["-an"], "flag needs an argument: 'n' in -an"),
+    (["--all=maybe"], 'invalid argument "maybe" for "--all" flag'),
+    (["--count", "x"], 'invalid argument "x" for "--count" flag'),
+])
+def test_pflag_errors(args, message):
+    with pytest.raises(flags.UsageError) as e:
+        parse_demo(*args)
+    assert message in e.value.message
+
+
+def test_help_is_printed_and_exits_zero(capsys):
+    with pytest.raises(flags.Exit) as e:
+        parse_demo("--help")
+    assert e.value.exit_code == 0 and "--name" in capsys.readouterr().out
+
+
+def test_run_help_after_image_belongs_to_the_command():
+    assert parse_run(["img", "--help"]).command == ["--help"]

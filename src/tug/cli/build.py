@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 
 
@@ -15,7 +14,7 @@ def _pairs(values: tuple[str, ...], what: str, from_env: bool) -> dict[str, str]
     for v in values:
         key, sep, val = v.partition("=")
         if not key:
-            raise click.BadParameter(f"invalid {what}: {v!r}")
+            raise flags.BadParameter(f"invalid {what}: {v!r}")
         if not sep and from_env:
             if key not in os.environ:
                 continue
@@ -31,7 +30,7 @@ def _secrets(values: tuple[str, ...]) -> dict[str, str]:
         ident = fields.get("id", "")
         src = fields.get("src") or fields.get("source") or ""
         if not ident or not src:
-            raise click.BadParameter(f"--secret {v!r}: id=ID,src=PATH is expected")
+            raise flags.BadParameter(f"--secret {v!r}: id=ID,src=PATH is expected")
         out[ident] = os.path.abspath(src)
     return out
 
@@ -39,7 +38,7 @@ def _secrets(values: tuple[str, ...]) -> dict[str, str]:
 DEFAULT_ROOT = "/var/lib/tug"  # Engine.from_env's default (a unit test keeps them equal)
 
 
-def store_root(ctx: click.Context, root: str | None) -> str:
+def store_root(ctx: flags.Context, root: str | None) -> str:
     """The store root as Engine.from_env finds it, without importing the engine (a replayed build needs no more)."""
     obj = ctx.find_root().obj or {}
     return os.path.abspath(root or obj.get("root") or os.environ.get("TUG_ROOT") or DEFAULT_ROOT)
@@ -52,7 +51,7 @@ class Printer:
 
     def __call__(self, e) -> None:  # noqa: ANN001 - a BuildEvent
         if e.kind == "warning":
-            click.echo(e.text, err=True)
+            flags.echo(e.text, err=True)
             return
         if self.quiet:
             return
@@ -76,25 +75,25 @@ class Printer:
         out.flush()
 
 
-@click.command("build")
-@click.option("-t", "--tag", "tags", multiple=True, help="Name and optionally a tag (name:tag); repeatable")
-@click.option("-f", "--file", "dockerfile", default=None, help="Name of the Dockerfile (default: PATH/Dockerfile)")
-@click.option("--build-arg", "build_args", multiple=True, help="Set build-time variables (K=V, or K from the env)")
-@click.option("--target", default=None, help="Set the target build stage to build")
-@click.option("--no-cache", is_flag=True, help="Do not use the cache when building the image")
-@click.option("--pull", is_flag=True, help="Always attempt to pull a newer version of the base images")
-@click.option("--network", default="default", help="Networking mode for RUN instructions: default, none, host")
-@click.option("--label", "labels", multiple=True, help="Set metadata for the image (K=V)")
-@click.option("-q", "--quiet", is_flag=True, help="Suppress the build output and print the image ID on success")
-@click.option("--iidfile", default=None, help="Write the image ID to the file")
-@click.option("--squash", is_flag=True, help="Squash the layers this build adds into one")
-@click.option("--squash-all", is_flag=True, help="Squash all the image's layers into one")
-@click.option("--explain", is_flag=True, help="Say, for every step that misses the cache, what changed")
-@click.option("--secret", "secrets", multiple=True, help="A secret for RUN --mount=type=secret: id=ID,src=PATH")
-@click.option("--platform", default=None, help="Set the target platform (os/arch[/variant])")
-@click.argument("context")
+@flags.command("build")
+@flags.option("-t", "--tag", "tags", multiple=True, help="Name and optionally a tag (name:tag); repeatable")
+@flags.option("-f", "--file", "dockerfile", default=None, help="Name of the Dockerfile (default: PATH/Dockerfile)")
+@flags.option("--build-arg", "build_args", multiple=True, help="Set build-time variables (K=V, or K from the env)")
+@flags.option("--target", default=None, help="Set the target build stage to build")
+@flags.option("--no-cache", is_flag=True, help="Do not use the cache when building the image")
+@flags.option("--pull", is_flag=True, help="Always attempt to pull a newer version of the base images")
+@flags.option("--network", default="default", help="Networking mode for RUN instructions: default, none, host")
+@flags.option("--label", "labels", multiple=True, help="Set metadata for the image (K=V)")
+@flags.option("-q", "--quiet", is_flag=True, help="Suppress the build output and print the image ID on success")
+@flags.option("--iidfile", default=None, help="Write the image ID to the file")
+@flags.option("--squash", is_flag=True, help="Squash the layers this build adds into one")
+@flags.option("--squash-all", is_flag=True, help="Squash all the image's layers into one")
+@flags.option("--explain", is_flag=True, help="Say, for every step that misses the cache, what changed")
+@flags.option("--secret", "secrets", multiple=True, help="A secret for RUN --mount=type=secret: id=ID,src=PATH")
+@flags.option("--platform", default=None, help="Set the target platform (os/arch[/variant])")
+@flags.argument("context")
 @store_options
-@click.pass_context
+@flags.pass_context
 def build(ctx, tags, dockerfile, build_args, target, no_cache, pull, network, labels, quiet, iidfile, squash,
           squash_all, explain, secrets, platform, context, root_, runroot_) -> int:
     """Build an image from a Dockerfile."""
@@ -116,9 +115,9 @@ def build(ctx, tags, dockerfile, build_args, target, no_cache, pull, network, la
         with open(iidfile, "w") as f:
             f.write(image_id)
     if quiet:
-        click.echo(image_id)
+        flags.echo(image_id)
         return 0
-    click.echo(f"Successfully built {image_id.removeprefix('sha256:')[:12]}")
+    flags.echo(f"Successfully built {image_id.removeprefix('sha256:')[:12]}")
     if memo.familiar:
         names = memo.familiar
     else:
@@ -126,20 +125,20 @@ def build(ctx, tags, dockerfile, build_args, target, no_cache, pull, network, la
 
         names = [reference.parse(t).familiar for t in tags]
     for name in names:
-        click.echo(f"Successfully tagged {name}")
+        flags.echo(f"Successfully tagged {name}")
     return 0
 
 
-@click.group("builder")
+@flags.group("builder")
 def builder() -> None:
     """Manage the build cache."""
 
 
 @builder.command("prune")
-@click.option("-a", "--all", "all_", is_flag=True, help="Also remove RUN --mount=type=cache directories")
-@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation")
+@flags.option("-a", "--all", "all_", is_flag=True, help="Also remove RUN --mount=type=cache directories")
+@flags.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation")
 @store_options
-@click.pass_context
+@flags.pass_context
 def prune(ctx, all_, force, root_, runroot_) -> int:
     """Remove the build cache (and, with -a, the cache mounts), then unreferenced blobs and snapshots."""
     from tug.engine import gc
@@ -150,6 +149,6 @@ def prune(ctx, all_, force, root_, runroot_) -> int:
     killed = remove_stale(eng)
     n, m = BuildCache(eng.root).prune(mounts=all_)
     blobs, snaps = gc.collect(eng)
-    click.echo(f"Deleted build cache entries: {n}, cache mounts: {m}; blobs: {blobs}, snapshots: {snaps}"
+    flags.echo(f"Deleted build cache entries: {n}, cache mounts: {m}; blobs: {blobs}, snapshots: {snaps}"
                + (f"; left by killed builds: {len(killed)}" if killed else ""))
     return 0

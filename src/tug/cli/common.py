@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import click
+from tug.cli import flags
 
 if TYPE_CHECKING:
     from tug.engine.engine import Engine
@@ -13,11 +13,11 @@ if TYPE_CHECKING:
 
 def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """`--root`/`--runroot` accepted after the verb too (they override the group's)."""
-    f = click.option("--root", "root_", default=None, hidden=True, metavar="DIR")(f)
-    return click.option("--runroot", "runroot_", default=None, hidden=True, metavar="DIR")(f)
+    f = flags.option("--root", "root_", default=None, hidden=True, metavar="DIR")(f)
+    return flags.option("--runroot", "runroot_", default=None, hidden=True, metavar="DIR")(f)
 
 
-def engine(ctx: click.Context, root: str | None = None, runroot: str | None = None) -> Engine:
+def engine(ctx: flags.Context, root: str | None = None, runroot: str | None = None) -> Engine:
     from tug.engine.engine import Engine
 
     obj = ctx.find_root().obj or {}
@@ -25,4 +25,4 @@ def engine(ctx: click.Context, root: str | None = None, runroot: str | None = No
 
 
 def echo(text: str = "", err: bool = False) -> None:
-    click.echo(text, err=err)
+    flags.echo(text, err=err)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 from tug.cli.format import table
 
@@ -30,17 +29,17 @@ def listed(eng, all_: bool, last: int, filters: tuple[str, ...]):
     return listing.select(ctrs, all_, last, parsed)
 
 
-@click.command("ps")
-@click.option("-a", "--all", "all_", is_flag=True)
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("--no-trunc", is_flag=True)
-@click.option("-l", "--latest", is_flag=True)
-@click.option("-n", "--last", type=int, default=-1)
-@click.option("-s", "--size", is_flag=True)
-@click.option("-f", "--filter", "filters", multiple=True)
-@click.option("--format", "fmt")
+@flags.command("ps")
+@flags.option("-a", "--all", "all_", is_flag=True)
+@flags.option("-q", "--quiet", is_flag=True)
+@flags.option("--no-trunc", is_flag=True)
+@flags.option("-l", "--latest", is_flag=True)
+@flags.option("-n", "--last", type=int, default=-1)
+@flags.option("-s", "--size", is_flag=True)
+@flags.option("-f", "--filter", "filters", multiple=True)
+@flags.option("--format", "fmt")
 @store_options
-@click.pass_context
+@flags.pass_context
 def ps(ctx, all_, quiet, no_trunc, latest, last, size, filters, fmt, root_, runroot_) -> int:
     """List containers."""
     from tug.engine import listing
@@ -49,26 +48,26 @@ def ps(ctx, all_, quiet, no_trunc, latest, last, size, filters, fmt, root_, runr
     ctrs = listed(eng, all_, 1 if latest else last, filters)
     if quiet:
         for c in ctrs:
-            click.echo(c.id if no_trunc else c.id[:12])
+            flags.echo(c.id if no_trunc else c.id[:12])
         return 0
     rows = [listing.row(c, no_trunc) for c in ctrs]
     if fmt and fmt != "table":
         from tug.cli.template import render_rows
 
-        click.echo(render_rows(fmt, rows, header_names={"RUNNING FOR": "CREATED"}), nl=False)
+        flags.echo(render_rows(fmt, rows, header_names={"RUNNING FOR": "CREATED"}), nl=False)
         return 0
     header = [HEADERS[c] for c in DEFAULT_COLUMNS]
-    click.echo(table([header] + [[r[c] for c in DEFAULT_COLUMNS] for r in rows]), nl=False)
+    flags.echo(table([header] + [[r[c] for c in DEFAULT_COLUMNS] for r in rows]), nl=False)
     return 0
 
 
-@click.command("rm")
-@click.option("-f", "--force", is_flag=True)
-@click.option("-v", "--volumes", is_flag=True)
-@click.option("-l", "--link", is_flag=True)
-@click.argument("names", nargs=-1, required=True)
+@flags.command("rm")
+@flags.option("-f", "--force", is_flag=True)
+@flags.option("-v", "--volumes", is_flag=True)
+@flags.option("-l", "--link", is_flag=True)
+@flags.argument("names", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def rm(ctx, force, volumes, link, names, root_, runroot_) -> int:
     """Remove one or more containers."""
     from tug.engine import containers
@@ -79,18 +78,18 @@ def rm(ctx, force, volumes, link, names, root_, runroot_) -> int:
     for n in names:
         try:
             containers.remove(eng, n, force=force, volumes=volumes)
-            click.echo(n)
+            flags.echo(n)
         except TugError as e:
-            click.echo(f"Error response from daemon: {e.one_line()}", err=True)
+            flags.echo(f"Error response from daemon: {e.one_line()}", err=True)
             code = 1
     return code
 
 
-@click.command("prune")
-@click.option("-f", "--force", is_flag=True)
-@click.option("--filter", "filters", multiple=True)
+@flags.command("prune")
+@flags.option("-f", "--force", is_flag=True)
+@flags.option("--filter", "filters", multiple=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def prune(ctx, force, filters, root_, runroot_) -> int:
     """Remove all stopped containers."""
     import sys
@@ -99,43 +98,29 @@ def prune(ctx, force, filters, root_, runroot_) -> int:
     from tug.engine.humanize import human_size
 
     if not force:
-        click.echo("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ",
+        flags.echo("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ",
                    nl=False)
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             return 0
     eng = engine(ctx, root_, runroot_)
     removed, reclaimed = containers.prune(eng, list(filters))
-    click.echo("Deleted Containers:" if removed else "", nl=bool(removed))
+    flags.echo("Deleted Containers:" if removed else "", nl=bool(removed))
     for cid in removed:
-        click.echo(cid)
+        flags.echo(cid)
     if removed:
-        click.echo("")
-    click.echo(f"Total reclaimed space: {human_size(reclaimed)}")
+        flags.echo("")
+    flags.echo(f"Total reclaimed space: {human_size(reclaimed)}")
     return 0
 
 
-@click.group("container")
+@flags.group("container")
 def container() -> None:
     """Manage containers."""
 
 
 def _lazy(name: str, target: str) -> None:
-    import importlib
-
-    module, _, attr = target.partition(":")
-
-    class Lazy(click.Command):
-        def _real(self) -> click.Command:
-            return getattr(importlib.import_module(module), attr)
-
-        def make_context(self, info_name, args, parent=None, **extra):
-            return self._real().make_context(info_name, args, parent=parent, **extra)
-
-        def invoke(self, ctx):
-            return self._real().invoke(ctx)
-
-    container.add_command(Lazy(name, help=f"docker container {name}"), name)
+    container.add_command(flags.lazy_command(name, target, help=f"docker container {name}"), name)
 
 
 container.add_command(ps, "ls")

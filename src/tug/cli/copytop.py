@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 
 
-@click.command("cp")
-@click.option("-a", "--archive", is_flag=True)
-@click.option("-L", "--follow-link", is_flag=True)
-@click.option("-q", "--quiet", is_flag=True)
-@click.argument("src")
-@click.argument("dest")
+@flags.command("cp")
+@flags.option("-a", "--archive", is_flag=True)
+@flags.option("-L", "--follow-link", is_flag=True)
+@flags.option("-q", "--quiet", is_flag=True)
+@flags.argument("src")
+@flags.argument("dest")
 @store_options
-@click.pass_context
+@flags.pass_context
 def cp(ctx, archive, follow_link, quiet, src, dest, root_, runroot_) -> int:
     """Copy files/folders between a container and the local filesystem."""
     from tug.engine import cp as ecp
@@ -23,11 +22,11 @@ def cp(ctx, archive, follow_link, quiet, src, dest, root_, runroot_) -> int:
     return 0
 
 
-@click.command("top", context_settings={"ignore_unknown_options": True})
-@click.argument("name")
-@click.argument("ps_args", nargs=-1, type=click.UNPROCESSED)
+@flags.command("top", context_settings={"ignore_unknown_options": True})
+@flags.argument("name")
+@flags.argument("ps_args", nargs=-1, type=flags.UNPROCESSED)
 @store_options
-@click.pass_context
+@flags.pass_context
 def top(ctx, name, ps_args, root_, runroot_) -> int:
     """Display the running processes of a container."""
     from tug.cli.format import table
@@ -36,5 +35,5 @@ def top(ctx, name, ps_args, root_, runroot_) -> int:
 
     eng = engine(ctx, root_, runroot_)
     header, rows = etop.top(eng, containers.find(eng, name), list(ps_args))
-    click.echo(table([header, *rows]), nl=False)
+    flags.echo(table([header, *rows]), nl=False)
     return 0

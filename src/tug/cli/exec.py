@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 
 
-@click.command("exec", context_settings={"allow_interspersed_args": False, "help_option_names": ["--help"]})
-@click.option("-i", "--interactive", is_flag=True)
-@click.option("-t", "--tty", is_flag=True)
-@click.option("-d", "--detach", is_flag=True)
-@click.option("-e", "--env", multiple=True)
-@click.option("--env-file", "env_files", multiple=True)
-@click.option("-w", "--workdir")
-@click.option("-u", "--user")
-@click.option("--privileged", is_flag=True)
-@click.option("--detach-keys", hidden=True)
-@click.argument("name")
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@flags.command("exec", context_settings={"allow_interspersed_args": False, "help_option_names": ["--help"]})
+@flags.option("-i", "--interactive", is_flag=True)
+@flags.option("-t", "--tty", is_flag=True)
+@flags.option("-d", "--detach", is_flag=True)
+@flags.option("-e", "--env", multiple=True)
+@flags.option("--env-file", "env_files", multiple=True)
+@flags.option("-w", "--workdir")
+@flags.option("-u", "--user")
+@flags.option("--privileged", is_flag=True)
+@flags.option("--detach-keys", hidden=True)
+@flags.argument("name")
+@flags.argument("command", nargs=-1, required=True, type=flags.UNPROCESSED)
 @store_options
-@click.pass_context
+@flags.pass_context
 def exec_(ctx, interactive, tty, detach, env, env_files, workdir, user, privileged, detach_keys, name, command,
           root_, runroot_) -> int:
     """Execute a command in a running container."""

@@ -5,21 +5,20 @@ from __future__ import annotations
 import json
 import sys
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 from tug.cli.format import ago, human_size, short_id, table
 
 
-@click.command("images")
-@click.option("-a", "--all", "all_", is_flag=True)
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("--no-trunc", is_flag=True)
-@click.option("--digests", is_flag=True)
-@click.option("--format", "fmt")
-@click.argument("repository", required=False)
+@flags.command("images")
+@flags.option("-a", "--all", "all_", is_flag=True)
+@flags.option("-q", "--quiet", is_flag=True)
+@flags.option("--no-trunc", is_flag=True)
+@flags.option("--digests", is_flag=True)
+@flags.option("--format", "fmt")
+@flags.argument("repository", required=False)
 @store_options
-@click.pass_context
+@flags.pass_context
 def images(ctx, all_, quiet, no_trunc, digests, fmt, repository, root_, runroot_) -> int:
     """List images."""
     from tug.engine import images as eimages
@@ -45,27 +44,27 @@ def images(ctx, all_, quiet, no_trunc, digests, fmt, repository, root_, runroot_
             seen_ids.append(iid)
     if quiet:
         for iid in dict.fromkeys(seen_ids):
-            click.echo(iid)
+            flags.echo(iid)
         return 0
     if fmt:
         from tug.cli.template import render_rows
 
-        click.echo(render_rows(fmt, rows), nl=False)
+        flags.echo(render_rows(fmt, rows), nl=False)
         return 0
     cols = ["Repository", "Tag"] + (["Digest"] if digests else []) + ["ID", "CreatedSince", "Size"]
     header = ["REPOSITORY", "TAG"] + (["DIGEST"] if digests else []) + ["IMAGE ID", "CREATED", "SIZE"]
-    click.echo(table([header] + [[r[c] for c in cols] for r in rows]), nl=False)
+    flags.echo(table([header] + [[r[c] for c in cols] for r in rows]), nl=False)
     return 0
 
 
-@click.command("import")
-@click.option("-c", "--change", multiple=True)
-@click.option("-m", "--message", default="")
-@click.option("--platform")
-@click.argument("source")
-@click.argument("reference", required=False)
+@flags.command("import")
+@flags.option("-c", "--change", multiple=True)
+@flags.option("-m", "--message", default="")
+@flags.option("--platform")
+@flags.argument("source")
+@flags.argument("reference", required=False)
 @store_options
-@click.pass_context
+@flags.pass_context
 def import_(ctx, change, message, platform, source, reference, root_, runroot_) -> int:
     """Import the contents from a tarball to create a filesystem image."""
     from tug.engine.importer import import_tarball
@@ -82,15 +81,15 @@ def import_(ctx, change, message, platform, source, reference, root_, runroot_) 
             raise NotFound(f"open {source}: {e.strerror}") from None
         with f:
             image_id = import_tarball(eng, f, tags, list(change), message, source)
-    click.echo(image_id)
+    flags.echo(image_id)
     return 0
 
 
-@click.command("tag")
-@click.argument("source")
-@click.argument("target")
+@flags.command("tag")
+@flags.argument("source")
+@flags.argument("target")
 @store_options
-@click.pass_context
+@flags.pass_context
 def tag(ctx, source, target, root_, runroot_) -> int:
     """Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE."""
     from tug.engine import images as eimages
@@ -99,12 +98,12 @@ def tag(ctx, source, target, root_, runroot_) -> int:
     return 0
 
 
-@click.command("rmi")
-@click.option("-f", "--force", is_flag=True)
-@click.option("--no-prune", is_flag=True)
-@click.argument("names", nargs=-1, required=True)
+@flags.command("rmi")
+@flags.option("-f", "--force", is_flag=True)
+@flags.option("--no-prune", is_flag=True)
+@flags.argument("names", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def rmi(ctx, force, no_prune, names, root_, runroot_) -> int:
     """Remove one or more images."""
     from tug.engine import images as eimages
@@ -115,18 +114,18 @@ def rmi(ctx, force, no_prune, names, root_, runroot_) -> int:
     for name in names:
         try:
             for line in eimages.remove(eng, name, force=force):
-                click.echo(line)
+                flags.echo(line)
         except TugError as e:
-            click.echo(f"Error response from daemon: {e.one_line()}", err=True)
+            flags.echo(f"Error response from daemon: {e.one_line()}", err=True)
             code = 1
     return code
 
 
-@click.command("inspect")
-@click.option("-f", "--format", "fmt")
-@click.argument("names", nargs=-1, required=True)
+@flags.command("inspect")
+@flags.option("-f", "--format", "fmt")
+@flags.argument("names", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def image_inspect(ctx, fmt, names, root_, runroot_) -> int:
     """Display detailed information on one or more images."""
     from tug.engine import images as eimages
@@ -138,7 +137,7 @@ def image_inspect(ctx, fmt, names, root_, runroot_) -> int:
     return emit(docs, fmt)
 
 
-@click.group("image")
+@flags.group("image")
 def image() -> None:
     """Manage images."""
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 
 
@@ -15,19 +14,19 @@ def emit(docs: list[dict[str, Any]], fmt: str | None) -> int:
         from tug.cli.template import render
 
         for d in docs:
-            click.echo(render(fmt, d))
+            flags.echo(render(fmt, d))
     else:
-        click.echo(json.dumps(docs, indent=4))
+        flags.echo(json.dumps(docs, indent=4))
     return 0
 
 
-@click.command("inspect")
-@click.option("-f", "--format", "fmt")
-@click.option("--type", "kind", type=click.Choice(["container", "image"]))
-@click.option("-s", "--size", is_flag=True)
-@click.argument("names", nargs=-1, required=True)
+@flags.command("inspect")
+@flags.option("-f", "--format", "fmt")
+@flags.option("--type", "kind", type=flags.Choice(["container", "image"]))
+@flags.option("-s", "--size", is_flag=True)
+@flags.argument("names", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def inspect(ctx, fmt, kind, size, names, root_, runroot_) -> int:
     """Return low-level information on containers or images."""
     from tug.engine import images as eimages
@@ -48,7 +47,7 @@ def inspect(ctx, fmt, kind, size, names, root_, runroot_) -> int:
                         raise
             docs.append(eimages.inspect(eng, n))
         except TugError:
-            click.echo(f"Error: No such object: {n}", err=True)
+            flags.echo(f"Error: No such object: {n}", err=True)
             code = 1
     emit(docs, fmt)
     return code

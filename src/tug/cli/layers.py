@@ -4,51 +4,50 @@ from __future__ import annotations
 
 import sys
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 from tug.cli.format import ago, ellipsis, human_size, short_id, table
 
 
-@click.command("commit")
-@click.option("-a", "--author", default="")
-@click.option("-c", "--change", "changes", multiple=True)
-@click.option("-m", "--message", default="")
-@click.option("-p", "--pause/--no-pause", default=True)
-@click.argument("container")
-@click.argument("reference", required=False)
+@flags.command("commit")
+@flags.option("-a", "--author", default="")
+@flags.option("-c", "--change", "changes", multiple=True)
+@flags.option("-m", "--message", default="")
+@flags.option("-p", "--pause/--no-pause", default=True)
+@flags.argument("container")
+@flags.argument("reference", required=False)
 @store_options
-@click.pass_context
+@flags.pass_context
 def commit(ctx, author, changes, message, pause, container, reference, root_, runroot_) -> int:
     """Create a new image from a container's changes."""
     from tug.engine.commit import CommitOptions, commit
 
     opts = CommitOptions(container, reference, message, author, list(changes), pause)
-    click.echo(commit(engine(ctx, root_, runroot_), opts))
+    flags.echo(commit(engine(ctx, root_, runroot_), opts))
     return 0
 
 
-@click.command("diff")
-@click.argument("container")
+@flags.command("diff")
+@flags.argument("container")
 @store_options
-@click.pass_context
+@flags.pass_context
 def diff(ctx, container, root_, runroot_) -> int:
     """Inspect changes to files or directories on a container's filesystem."""
     from tug.engine.diff import changes
 
     for change in changes(engine(ctx, root_, runroot_), container):
-        click.echo(str(change))
+        flags.echo(str(change))
     return 0
 
 
-@click.command("history")
-@click.option("-H", "--human/--no-human", default=True)
-@click.option("--no-trunc", is_flag=True)
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("--format", "fmt")
-@click.argument("image")
+@flags.command("history")
+@flags.option("-H", "--human/--no-human", default=True)
+@flags.option("--no-trunc", is_flag=True)
+@flags.option("-q", "--quiet", is_flag=True)
+@flags.option("--format", "fmt")
+@flags.argument("image")
 @store_options
-@click.pass_context
+@flags.pass_context
 def history(ctx, human, no_trunc, quiet, fmt, image, root_, runroot_) -> int:
     """Show the history of an image."""
     from tug.engine.history import history
@@ -56,7 +55,7 @@ def history(ctx, human, no_trunc, quiet, fmt, image, root_, runroot_) -> int:
     rows = history(engine(ctx, root_, runroot_), image)
     if quiet:
         for r in rows:
-            click.echo(r.id if no_trunc or r.id == "<missing>" else short_id(r.id))
+            flags.echo(r.id if no_trunc or r.id == "<missing>" else short_id(r.id))
         return 0
     out = []
     for r in rows:
@@ -72,11 +71,11 @@ def history(ctx, human, no_trunc, quiet, fmt, image, root_, runroot_) -> int:
     if fmt:
         from tug.cli.template import render_rows
 
-        click.echo(render_rows(fmt, out), nl=False)
+        flags.echo(render_rows(fmt, out), nl=False)
         return 0
     cols = ["ID", "CreatedSince", "CreatedBy", "Size", "Comment"]
     header = ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]
-    click.echo(table([header] + [[r[c] for c in cols] for r in out]), nl=False)
+    flags.echo(table([header] + [[r[c] for c in cols] for r in out]), nl=False)
     return 0
 
 
@@ -87,13 +86,13 @@ def _refuse_terminal(what: str) -> None:
         raise Invalid(f"cowardly refusing to {what} to a terminal. Use the -o flag or redirect")
 
 
-@click.command("save")
-@click.option("-o", "--output", help="Write to a file (or, with --format oci, an OCI layout directory).")
-@click.option("--format", "fmt", type=click.Choice(["docker", "oci", "oci-dir"]), default="docker",
+@flags.command("save")
+@flags.option("-o", "--output", help="Write to a file (or, with --format oci, an OCI layout directory).")
+@flags.option("--format", "fmt", type=flags.Choice(["docker", "oci", "oci-dir"]), default="docker",
               show_default=True, help="docker-archive, OCI archive, or OCI image layout directory.")
-@click.argument("images", nargs=-1, required=True)
+@flags.argument("images", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def save(ctx, output, fmt, images, root_, runroot_) -> int:
     """Save one or more images to a tar archive (streamed to STDOUT by default)."""
     import os
@@ -129,11 +128,11 @@ def save(ctx, output, fmt, images, root_, runroot_) -> int:
     return 0
 
 
-@click.command("load")
-@click.option("-i", "--input", "input_", help="Read from a tar archive file or an OCI layout directory.")
-@click.option("-q", "--quiet", is_flag=True)
+@flags.command("load")
+@flags.option("-i", "--input", "input_", help="Read from a tar archive file or an OCI layout directory.")
+@flags.option("-q", "--quiet", is_flag=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def load(ctx, input_, quiet, root_, runroot_) -> int:
     """Load images from a tar archive or STDIN (docker-archive or OCI, plain or compressed)."""
     from tug.engine.archive_load import load as eload
@@ -145,15 +144,15 @@ def load(ctx, input_, quiet, root_, runroot_) -> int:
         raise Invalid("requested load from stdin, but stdin is empty")
     for line in eload(eng, input_, None if input_ else sys.stdin.buffer):
         if not quiet:
-            click.echo(line)
+            flags.echo(line)
     return 0
 
 
-@click.command("export")
-@click.option("-o", "--output", help="Write to a file, instead of STDOUT.")
-@click.argument("container")
+@flags.command("export")
+@flags.option("-o", "--output", help="Write to a file, instead of STDOUT.")
+@flags.argument("container")
 @store_options
-@click.pass_context
+@flags.pass_context
 def export(ctx, output, container, root_, runroot_) -> int:
     """Export a container's filesystem as a tar archive."""
     import os

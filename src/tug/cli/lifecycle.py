@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 
 
-def each(ctx: click.Context, names: tuple[str, ...], act: Callable[[Any, Any], object], root_: str | None,
+def each(ctx: flags.Context, names: tuple[str, ...], act: Callable[[Any, Any], object], root_: str | None,
          runroot_: str | None, echo_name: bool = True) -> int:
     """Apply `act(engine, container)` to every name; print the name as given (docker does), errors on stderr."""
     from tug.engine import containers
@@ -22,22 +21,22 @@ def each(ctx: click.Context, names: tuple[str, ...], act: Callable[[Any, Any], o
         try:
             out = act(eng, containers.find(eng, n))
             if echo_name:
-                click.echo(n)
+                flags.echo(n)
             elif out is not None:
-                click.echo(str(out))
+                flags.echo(str(out))
         except TugError as e:
-            click.echo(f"Error response from daemon: {e.one_line()}", err=True)
+            flags.echo(f"Error response from daemon: {e.one_line()}", err=True)
             code = 1
     return code
 
 
-@click.command("start")
-@click.option("-a", "--attach", is_flag=True)
-@click.option("-i", "--interactive", is_flag=True)
-@click.option("--detach-keys", hidden=True)
-@click.argument("names", nargs=-1, required=True)
+@flags.command("start")
+@flags.option("-a", "--attach", is_flag=True)
+@flags.option("-i", "--interactive", is_flag=True)
+@flags.option("--detach-keys", hidden=True)
+@flags.argument("names", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def start(ctx, attach, interactive, detach_keys, names, root_, runroot_) -> int:
     """Start one or more stopped containers."""
     from tug.engine import containers, lifecycle
@@ -46,7 +45,7 @@ def start(ctx, attach, interactive, detach_keys, names, root_, runroot_) -> int:
     if not (attach or interactive):
         return each(ctx, names, lambda eng, c: lifecycle.start(eng, c), root_, runroot_)
     if len(names) > 1:
-        raise click.UsageError("you cannot start and attach multiple containers at once")
+        raise flags.UsageError("you cannot start and attach multiple containers at once")
     eng = engine(ctx, root_, runroot_)
     ctr = containers.find(eng, names[0])
     stdin = interactive and ctr.options.interactive
@@ -56,12 +55,12 @@ def start(ctx, attach, interactive, detach_keys, names, root_, runroot_) -> int:
     return erun.finish_attached(eng, ctr, sock, ctr.options.tty, stdin, True)
 
 
-@click.command("stop")
-@click.option("-t", "--time", "--timeout", "timeout", type=int, default=None)
-@click.option("-s", "--signal", "sig", default=None)
-@click.argument("names", nargs=-1, required=True)
+@flags.command("stop")
+@flags.option("-t", "--time", "--timeout", "timeout", type=int, default=None)
+@flags.option("-s", "--signal", "sig", default=None)
+@flags.argument("names", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def stop(ctx, timeout, sig, names, root_, runroot_) -> int:
     """Stop one or more running containers."""
     from tug.engine import lifecycle
@@ -74,11 +73,11 @@ def stop(ctx, timeout, sig, names, root_, runroot_) -> int:
     return each(ctx, names, act, root_, runroot_)
 
 
-@click.command("kill")
-@click.option("-s", "--signal", "sig", default="SIGKILL")
-@click.argument("names", nargs=-1, required=True)
+@flags.command("kill")
+@flags.option("-s", "--signal", "sig", default="SIGKILL")
+@flags.argument("names", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def kill(ctx, sig, names, root_, runroot_) -> int:
     """Kill one or more running containers."""
     from tug.engine import lifecycle
@@ -87,12 +86,12 @@ def kill(ctx, sig, names, root_, runroot_) -> int:
     return each(ctx, names, lambda eng, c: lifecycle.kill(eng, c, sig), root_, runroot_)
 
 
-@click.command("restart")
-@click.option("-t", "--time", "--timeout", "timeout", type=int, default=None)
-@click.option("-s", "--signal", "sig", default=None)
-@click.argument("names", nargs=-1, required=True)
+@flags.command("restart")
+@flags.option("-t", "--time", "--timeout", "timeout", type=int, default=None)
+@flags.option("-s", "--signal", "sig", default=None)
+@flags.argument("names", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def restart(ctx, timeout, sig, names, root_, runroot_) -> int:
     """Restart one or more containers."""
     from tug.engine import containers, lifecycle
@@ -106,10 +105,10 @@ def restart(ctx, timeout, sig, names, root_, runroot_) -> int:
     return each(ctx, names, act, root_, runroot_)
 
 
-@click.command("wait")
-@click.argument("names", nargs=-1, required=True)
+@flags.command("wait")
+@flags.argument("names", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def wait(ctx, names, root_, runroot_) -> int:
     """Block until one or more containers stop, then print their exit codes."""
     from tug.engine import lifecycle
@@ -117,10 +116,10 @@ def wait(ctx, names, root_, runroot_) -> int:
     return each(ctx, names, lambda eng, c: lifecycle.wait(eng, c), root_, runroot_, echo_name=False)
 
 
-@click.command("pause")
-@click.argument("names", nargs=-1, required=True)
+@flags.command("pause")
+@flags.argument("names", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def pause(ctx, names, root_, runroot_) -> int:
     """Pause all processes within one or more containers."""
     from tug.engine import lifecycle
@@ -128,10 +127,10 @@ def pause(ctx, names, root_, runroot_) -> int:
     return each(ctx, names, lambda eng, c: lifecycle.pause(eng, c), root_, runroot_)
 
 
-@click.command("unpause")
-@click.argument("names", nargs=-1, required=True)
+@flags.command("unpause")
+@flags.argument("names", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def unpause(ctx, names, root_, runroot_) -> int:
     """Unpause all processes within one or more containers."""
     from tug.engine import lifecycle
@@ -139,11 +138,11 @@ def unpause(ctx, names, root_, runroot_) -> int:
     return each(ctx, names, lambda eng, c: lifecycle.unpause(eng, c), root_, runroot_)
 
 
-@click.command("rename")
-@click.argument("old")
-@click.argument("new")
+@flags.command("rename")
+@flags.argument("old")
+@flags.argument("new")
 @store_options
-@click.pass_context
+@flags.pass_context
 def rename(ctx, old, new, root_, runroot_) -> int:
     """Rename a container."""
     from tug.engine import containers
@@ -152,13 +151,13 @@ def rename(ctx, old, new, root_, runroot_) -> int:
     return 0
 
 
-@click.command("attach")
-@click.option("--no-stdin", is_flag=True)
-@click.option("--sig-proxy", type=click.BOOL, default=True)
-@click.option("--detach-keys", hidden=True)
-@click.argument("name")
+@flags.command("attach")
+@flags.option("--no-stdin", is_flag=True)
+@flags.option("--sig-proxy", type=flags.BOOL, default=True)
+@flags.option("--detach-keys", hidden=True)
+@flags.argument("name")
 @store_options
-@click.pass_context
+@flags.pass_context
 def attach(ctx, no_stdin, sig_proxy, detach_keys, name, root_, runroot_) -> int:
     """Attach local standard input, output, and error streams to a running container."""
     from tug.engine import containers, lifecycle

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 
 
-@click.command("logs")
-@click.option("-f", "--follow", is_flag=True)
-@click.option("-n", "--tail", default="all")
-@click.option("-t", "--timestamps", is_flag=True)
-@click.option("--since")
-@click.option("--until")
-@click.option("--details", is_flag=True)
-@click.argument("name")
+@flags.command("logs")
+@flags.option("-f", "--follow", is_flag=True)
+@flags.option("-n", "--tail", default="all")
+@flags.option("-t", "--timestamps", is_flag=True)
+@flags.option("--since")
+@flags.option("--until")
+@flags.option("--details", is_flag=True)
+@flags.argument("name")
 @store_options
-@click.pass_context
+@flags.pass_context
 def logs(ctx, follow, tail, timestamps, since, until, details, name, root_, runroot_) -> int:
     """Fetch the logs of a container."""
     import sys

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
-import click
-
-from tug.cli.argv import normalise_bools, option_names
+from tug.cli import flags
 
 # verb -> "module:function"; modules are imported only when their verb runs (start-up time is a feature)
 COMMANDS = {
@@ -60,37 +57,20 @@ COMMANDS = {
 RUN_LIKE = {"run", "create", "start", "exec"}
 
 
-class LazyGroup(click.Group):
-    def __init__(self, *args, lazy: dict[str, str], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.lazy = lazy
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in self.lazy:
-            module, _, attr = self.lazy[name].partition(":")
-            return getattr(importlib.import_module(module), attr)
-        return super().get_command(ctx, name)
-
-    def resolve_command(self, ctx, args):
-        name, cmd, rest = super().resolve_command(ctx, args)
-        if cmd is not None:
-            flags, values = option_names(cmd)
-            rest = normalise_bools(rest, flags, values)
-        return name, cmd, rest
-
-
-@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--root", envvar="TUG_ROOT", default="/var/lib/tug", show_default=True, metavar="DIR",
+@flags.group("tug", lazy=COMMANDS)
+@flags.option("--root", envvar="TUG_ROOT", default="/var/lib/tug", show_default=True, metavar="DIR",
               help="Store: images, layers, containers (env TUG_ROOT).")
-@click.option("--runroot", envvar="TUG_RUNROOT", default="/run/tug", show_default=True, metavar="DIR",
+@flags.option("--runroot", envvar="TUG_RUNROOT", default="/run/tug", show_default=True, metavar="DIR",
               help="Runtime state (env TUG_RUNROOT).")
-@click.version_option(package_name="tug", prog_name="tug")
-@click.pass_context
-def cli(ctx: click.Context, root: str, runroot: str) -> None:
+@flags.option("-v", "--version", is_flag=True, help="Print version information and quit")
+@flags.pass_context
+def cli(ctx: flags.Context, root: str, runroot: str, version: bool) -> None:
     """tug: a daemonless container engine that does what Docker does."""
+    if version:
+        import tug
+
+        print(f"tug version {tug.__version__}")
+        raise flags.Exit(0)
     ctx.obj = {"root": root, "runroot": runroot}
 
 
@@ -112,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             sys.stdout.flush()
         except BrokenPipeError:
-            pass
+            code = code or 141
         except OSError:
             code = code or 1
         try:
@@ -122,28 +102,42 @@ def main(argv: list[str] | None = None) -> None:
         os._exit(code)
 
 
+def _verb(args: list[str]) -> str:
+    """The verb of a command line (what follows the global options)."""
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("--root", "--runroot"):
+            i += 2
+            continue
+        if not a.startswith("-"):
+            return a
+        i += 1
+    return ""
+
+
 def _main(argv: list[str] | None = None) -> None:
     from tug.errors import TugError
 
     args = sys.argv[1:] if argv is None else argv
-    verb = next((a for a in args if not a.startswith("-")), "")
+    verb = _verb(args)
     try:
-        rv = cli.main(args, prog_name="tug", standalone_mode=False)
+        rv = cli.main(args, prog_name="tug")
     except TugError as err:
         print(f"tug: {err.one_line()}", file=sys.stderr)
         code = err.exit_code
         if verb not in RUN_LIKE and code == 125:
             code = 1
         sys.exit(code)
-    except click.exceptions.Exit as e:
+    except flags.Exit as e:
         sys.exit(e.exit_code)
-    except click.ClickException as e:
+    except flags.ClickException as e:
         e.show()
         sys.exit(125 if verb in RUN_LIKE else e.exit_code)
-    except click.exceptions.Abort:
+    except flags.Abort:
         sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(0)
+    except BrokenPipeError:  # `tug ... | head`: end as docker's CLI does, by SIGPIPE's code
+        sys.exit(141)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 from tug.cli.format import table
 
@@ -14,38 +13,38 @@ def _pairs(values: tuple[str, ...]) -> dict[str, str]:
     return dict(v.split("=", 1) if "=" in v else (v, "") for v in values)
 
 
-@click.group("network")
+@flags.group("network")
 def network() -> None:
     """Manage networks."""
 
 
 @network.command("create")
-@click.option("-d", "--driver", default="bridge")
-@click.option("--subnet")
-@click.option("--gateway")
-@click.option("--internal", is_flag=True)
-@click.option("--label", "labels", multiple=True)
-@click.option("-o", "--opt", "opts", multiple=True)
-@click.argument("name")
+@flags.option("-d", "--driver", default="bridge")
+@flags.option("--subnet")
+@flags.option("--gateway")
+@flags.option("--internal", is_flag=True)
+@flags.option("--label", "labels", multiple=True)
+@flags.option("-o", "--opt", "opts", multiple=True)
+@flags.argument("name")
 @store_options
-@click.pass_context
+@flags.pass_context
 def create(ctx, driver, subnet, gateway, internal, labels, opts, name, root_, runroot_) -> int:
     """Create a bridge network."""
     from tug.engine import networks
 
     net = networks.create(engine(ctx, root_, runroot_), name, subnet, gateway, internal, _pairs(labels), _pairs(opts),
                           driver)
-    click.echo(net.id)
+    flags.echo(net.id)
     return 0
 
 
 @network.command("ls")
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("--no-trunc", is_flag=True)
-@click.option("-f", "--filter", "filters", multiple=True)
-@click.option("--format", "fmt")
+@flags.option("-q", "--quiet", is_flag=True)
+@flags.option("--no-trunc", is_flag=True)
+@flags.option("-f", "--filter", "filters", multiple=True)
+@flags.option("--format", "fmt")
 @store_options
-@click.pass_context
+@flags.pass_context
 def ls(ctx, quiet, no_trunc, filters, fmt, root_, runroot_) -> int:
     """List networks."""
     from tug.engine import networks
@@ -64,22 +63,22 @@ def ls(ctx, quiet, no_trunc, filters, fmt, root_, runroot_) -> int:
             rows = [r for r in rows if r["ID"].startswith(val)]
     if quiet:
         for r in rows:
-            click.echo(r["ID"])
+            flags.echo(r["ID"])
         return 0
     if fmt:
         from tug.cli.template import render_rows
 
-        click.echo(render_rows(fmt, rows), nl=False)
+        flags.echo(render_rows(fmt, rows), nl=False)
         return 0
-    click.echo(table([["NETWORK ID", "NAME", "DRIVER", "SCOPE"]] + [[r["ID"], r["Name"], r["Driver"], r["Scope"]]
+    flags.echo(table([["NETWORK ID", "NAME", "DRIVER", "SCOPE"]] + [[r["ID"], r["Name"], r["Driver"], r["Scope"]]
                                                                     for r in rows]), nl=False)
     return 0
 
 
 @network.command("inspect")
-@click.argument("names", nargs=-1, required=True)
+@flags.argument("names", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def inspect(ctx, names, root_, runroot_) -> int:
     """Show networks as JSON."""
     from tug.engine import netattach, networks
@@ -93,15 +92,15 @@ def inspect(ctx, names, root_, runroot_) -> int:
             members[a["owner"]] = {"Name": a.get("name", ""), "IPv4Address": f"{ip}/{net.net.prefixlen}",
                                    "MacAddress": netattach.ipam.mac_for(ip)}
         docs.append(networks.inspect(eng, net, members))
-    click.echo(json.dumps(docs, indent=4))
+    flags.echo(json.dumps(docs, indent=4))
     return 0
 
 
 @network.command("rm")
-@click.option("-f", "--force", is_flag=True)
-@click.argument("names", nargs=-1, required=True)
+@flags.option("-f", "--force", is_flag=True)
+@flags.argument("names", nargs=-1, required=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def rm(ctx, force, names, root_, runroot_) -> int:
     """Remove networks."""
     from tug.engine import networks
@@ -112,24 +111,24 @@ def rm(ctx, force, names, root_, runroot_) -> int:
     for n in names:
         try:
             networks.remove(eng, n)
-            click.echo(n)
+            flags.echo(n)
         except NotFound:
             if not force:
-                click.echo(f"Error response from daemon: network {n} not found", err=True)
+                flags.echo(f"Error response from daemon: network {n} not found", err=True)
                 code = 1
         except TugError as e:
-            click.echo(f"Error response from daemon: {e.one_line()}", err=True)
+            flags.echo(f"Error response from daemon: {e.one_line()}", err=True)
             code = 1
     return code
 
 
 @network.command("connect")
-@click.option("--alias", "aliases", multiple=True)
-@click.option("--ip")
-@click.argument("net")
-@click.argument("container")
+@flags.option("--alias", "aliases", multiple=True)
+@flags.option("--ip")
+@flags.argument("net")
+@flags.argument("container")
 @store_options
-@click.pass_context
+@flags.pass_context
 def connect(ctx, aliases, ip, net, container, root_, runroot_) -> int:
     """Connect a container to a network."""
     from tug.engine import netattach
@@ -139,11 +138,11 @@ def connect(ctx, aliases, ip, net, container, root_, runroot_) -> int:
 
 
 @network.command("disconnect")
-@click.option("-f", "--force", is_flag=True)
-@click.argument("net")
-@click.argument("container")
+@flags.option("-f", "--force", is_flag=True)
+@flags.argument("net")
+@flags.argument("container")
 @store_options
-@click.pass_context
+@flags.pass_context
 def disconnect(ctx, force, net, container, root_, runroot_) -> int:
     """Disconnect a container from a network."""
     from tug.engine import netattach
@@ -153,10 +152,10 @@ def disconnect(ctx, force, net, container, root_, runroot_) -> int:
 
 
 @network.command("prune")
-@click.option("-f", "--force", is_flag=True)
-@click.option("--filter", "filters", multiple=True)
+@flags.option("-f", "--force", is_flag=True)
+@flags.option("--filter", "filters", multiple=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def prune(ctx, force, filters, root_, runroot_) -> int:
     """Remove all unused networks."""
     from tug.engine import netattach, networks
@@ -166,17 +165,17 @@ def prune(ctx, force, filters, root_, runroot_) -> int:
     used = {n for c in list_containers(eng) for n in netattach.network_names(c)}
     gone = networks.prune(eng, used)
     if gone:
-        click.echo("Deleted Networks:")
+        flags.echo("Deleted Networks:")
         for n in gone:
-            click.echo(n)
+            flags.echo(n)
     return 0
 
 
-@click.command("port")
-@click.argument("container")
-@click.argument("private", required=False)
+@flags.command("port")
+@flags.argument("container")
+@flags.argument("private", required=False)
 @store_options
-@click.pass_context
+@flags.pass_context
 def port(ctx, container, private, root_, runroot_) -> int:
     """List port mappings of a container, or the one for PRIVATE_PORT[/PROTO]."""
     from tug.engine import containers, netattach
@@ -191,8 +190,8 @@ def port(ctx, container, private, root_, runroot_) -> int:
         if not mappings:
             raise NotFound(f"No public port '{num}/{proto or 'tcp'}' published for {ctr.name}")
         for m in mappings:
-            click.echo(netattach.ports.format_port_lines([m])[0].split(" -> ", 1)[1])
+            flags.echo(netattach.ports.format_port_lines([m])[0].split(" -> ", 1)[1])
         return 0
     for line in netattach.ports.format_port_lines(mappings):
-        click.echo(line)
+        flags.echo(line)
     return 0

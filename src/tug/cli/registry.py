@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 
 
@@ -15,14 +14,14 @@ def _tls(value: str | None) -> bool | None:
     return value.lower() not in ("false", "0", "no")
 
 
-@click.command("pull")
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("-a", "--all-tags", is_flag=True)
-@click.option("--platform")
-@click.option("--tls-verify", "tls_verify", default=None, metavar="BOOL")
-@click.argument("name")
+@flags.command("pull")
+@flags.option("-q", "--quiet", is_flag=True)
+@flags.option("-a", "--all-tags", is_flag=True)
+@flags.option("--platform")
+@flags.option("--tls-verify", "tls_verify", default=None, metavar="BOOL")
+@flags.argument("name")
 @store_options
-@click.pass_context
+@flags.pass_context
 def pull(ctx, quiet, all_tags, platform, tls_verify, name, root_, runroot_) -> int:
     """Download an image from a registry."""
     from tug.cli.progress import Printer
@@ -30,25 +29,25 @@ def pull(ctx, quiet, all_tags, platform, tls_verify, name, root_, runroot_) -> i
     from tug.oci import reference
 
     if all_tags:
-        raise click.UsageError("--all-tags is not supported yet")
+        raise flags.UsageError("--all-tags is not supported yet")
     eng = engine(ctx, root_, runroot_)
     ref = reference.parse(name)
     if not quiet and ref.tag and ":" not in name.rsplit("/", 1)[-1] and "@" not in name:
-        click.echo("Using default tag: latest")
+        flags.echo("Using default tag: latest")
     res = do_pull(eng, name, platform, Printer(quiet=quiet), _tls(tls_verify))
     if not quiet:
         what = "Downloaded newer image" if res.downloaded else "Image is up to date"
-        click.echo(f"Status: {what} for {ref.familiar}")
-    click.echo(str(ref))
+        flags.echo(f"Status: {what} for {ref.familiar}")
+    flags.echo(str(ref))
     return 0
 
 
-@click.command("push")
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("--tls-verify", "tls_verify", default=None, metavar="BOOL")
-@click.argument("name")
+@flags.command("push")
+@flags.option("-q", "--quiet", is_flag=True)
+@flags.option("--tls-verify", "tls_verify", default=None, metavar="BOOL")
+@flags.argument("name")
 @store_options
-@click.pass_context
+@flags.pass_context
 def push(ctx, quiet, tls_verify, name, root_, runroot_) -> int:
     """Upload an image to a registry."""
     from tug.cli.progress import Printer
@@ -56,18 +55,18 @@ def push(ctx, quiet, tls_verify, name, root_, runroot_) -> int:
 
     digest = do_push(engine(ctx, root_, runroot_), name, Printer(quiet=quiet), _tls(tls_verify))
     if quiet:
-        click.echo(digest)
+        flags.echo(digest)
     return 0
 
 
-@click.command("login")
-@click.option("-u", "--username")
-@click.option("-p", "--password")
-@click.option("--password-stdin", is_flag=True)
-@click.option("--tls-verify", "tls_verify", default=None, metavar="BOOL")
-@click.argument("server", required=False)
+@flags.command("login")
+@flags.option("-u", "--username")
+@flags.option("-p", "--password")
+@flags.option("--password-stdin", is_flag=True)
+@flags.option("--tls-verify", "tls_verify", default=None, metavar="BOOL")
+@flags.argument("server", required=False)
 @store_options
-@click.pass_context
+@flags.pass_context
 def login(ctx, username, password, password_stdin, tls_verify, server, root_, runroot_) -> int:
     """Log in to a registry (credentials saved in docker's config.json format, mode 0600)."""
     from tug.engine.registries import login as do_login
@@ -76,26 +75,26 @@ def login(ctx, username, password, password_stdin, tls_verify, server, root_, ru
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     if not username:
-        username = click.prompt("Username")
+        username = flags.prompt("Username")
     if password is None:
-        password = click.prompt("Password", hide_input=True)
+        password = flags.prompt("Password", hide_input=True)
     else:
         if not password_stdin:
-            click.echo("WARNING! Using --password via the CLI is insecure. Use --password-stdin.", err=True)
+            flags.echo("WARNING! Using --password via the CLI is insecure. Use --password-stdin.", err=True)
     do_login(engine(ctx, root_, runroot_), server, username, password, _tls(tls_verify))
-    click.echo("Login Succeeded")
+    flags.echo("Login Succeeded")
     return 0
 
 
-@click.command("logout")
-@click.argument("server", required=False)
+@flags.command("logout")
+@flags.argument("server", required=False)
 def logout(server) -> int:
     """Log out from a registry."""
     from tug.engine.registries import logout as do_logout
 
     server = server or "docker.io"
     if do_logout(server):
-        click.echo(f"Removing login credentials for {server}")
+        flags.echo(f"Removing login credentials for {server}")
     else:
-        click.echo(f"Not logged in to {server}")
+        flags.echo(f"Not logged in to {server}")
     return 0

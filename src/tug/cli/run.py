@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 from tug.spec.options import RunOptions
 
@@ -15,8 +14,8 @@ SETTINGS = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
 
 def _opt(*names: str, multiple: bool = False, flag: bool = False, **kw: Any) -> Callable[..., Any]:
     if flag:
-        return click.option(*names, is_flag=True, default=False, **kw)
-    return click.option(*names, multiple=multiple, default=() if multiple else None, **kw)
+        return flags.option(*names, is_flag=True, default=False, **kw)
+    return flags.option(*names, multiple=multiple, default=() if multiple else None, **kw)
 
 
 RUN_FLAGS = [
@@ -38,7 +37,7 @@ RUN_FLAGS = [
     _opt("--cgroup-parent"), _opt("--blkio-weight", type=int), _opt("--cpuset-mems"),  # issue 7
     _opt("--device-read-bps", multiple=True), _opt("--device-write-bps", multiple=True),
     _opt("--device-read-iops", multiple=True), _opt("--device-write-iops", multiple=True),
-    _opt("--oom-score-adj", type=int), _opt("--pull", type=click.Choice(["missing", "always", "never"])),
+    _opt("--oom-score-adj", type=int), _opt("--pull", type=flags.Choice(["missing", "always", "never"])),
     _opt("--restart"), _opt("--stop-signal"), _opt("--stop-timeout", type=int),
     _opt("--log-opt", "log_opts", multiple=True), _opt("--health-cmd"), _opt("--no-healthcheck", flag=True),
     _opt("--health-interval"), _opt("--health-timeout"), _opt("--health-retries", type=int),
@@ -59,8 +58,8 @@ def _pull_printer() -> Callable[..., Any]:
 def run_flags(f: Callable[..., Any]) -> Callable[..., Any]:
     for dec in reversed(RUN_FLAGS):
         f = dec(f)
-    f = click.argument("command", nargs=-1, type=click.UNPROCESSED)(f)
-    return click.argument("image")(f)
+    f = flags.argument("command", nargs=-1, type=flags.UNPROCESSED)(f)
+    return flags.argument("image")(f)
 
 
 def to_options(kw: dict[str, Any], detach: bool = False) -> RunOptions:
@@ -86,14 +85,14 @@ def to_options(kw: dict[str, Any], detach: bool = False) -> RunOptions:
     return opts
 
 
-@click.command(context_settings=SETTINGS)
+@flags.command(context_settings=SETTINGS)
 @run_flags
-@click.option("-d", "--detach", is_flag=True, default=False)
-@click.option("--sig-proxy", type=click.BOOL, default=True, show_default=True)
-@click.option("--detach-keys", hidden=True)
+@flags.option("-d", "--detach", is_flag=True, default=False)
+@flags.option("--sig-proxy", type=flags.BOOL, default=True, show_default=True)
+@flags.option("--detach-keys", hidden=True)
 @store_options
-@click.pass_context
-def run(ctx: click.Context, detach: bool, sig_proxy: bool, detach_keys: str | None, root_: str | None,
+@flags.pass_context
+def run(ctx: flags.Context, detach: bool, sig_proxy: bool, detach_keys: str | None, root_: str | None,
         runroot_: str | None, **kw: Any) -> int:
     """Run a command in a new container."""
     from tug.engine import run as engine_run
@@ -102,18 +101,18 @@ def run(ctx: click.Context, detach: bool, sig_proxy: bool, detach_keys: str | No
     eng = engine(ctx, root_, runroot_)
     ctr, code = engine_run.run(eng, opts, sig_proxy=sig_proxy, on_event=_pull_printer())
     if detach:
-        click.echo(ctr.id)
+        flags.echo(ctr.id)
     return code
 
 
-@click.command(context_settings=SETTINGS)
+@flags.command(context_settings=SETTINGS)
 @run_flags
 @store_options
-@click.pass_context
-def create(ctx: click.Context, root_: str | None, runroot_: str | None, **kw: Any) -> int:
+@flags.pass_context
+def create(ctx: flags.Context, root_: str | None, runroot_: str | None, **kw: Any) -> int:
     """Create a new container."""
     from tug.engine import containers
 
     ctr = containers.create(engine(ctx, root_, runroot_), to_options(kw), _pull_printer())
-    click.echo(ctr.id)
+    flags.echo(ctr.id)
     return 0

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 
 DEFAULT_FORMAT = ("table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}"
@@ -20,14 +19,14 @@ def render(rows: list[dict], fmt: str) -> str:
     return render_rows(fmt, rows, HEADERS)
 
 
-@click.command("stats")
-@click.option("-a", "--all", "all_", is_flag=True, help="Show all containers (default shows just running)")
-@click.option("--no-stream", is_flag=True, help="Print one reading and exit")
-@click.option("--no-trunc", is_flag=True, help="Do not truncate output")
-@click.option("--format", "fmt", default=None, help="Go template, or 'table ...'")
-@click.argument("containers", nargs=-1)
+@flags.command("stats")
+@flags.option("-a", "--all", "all_", is_flag=True, help="Show all containers (default shows just running)")
+@flags.option("--no-stream", is_flag=True, help="Print one reading and exit")
+@flags.option("--no-trunc", is_flag=True, help="Do not truncate output")
+@flags.option("--format", "fmt", default=None, help="Go template, or 'table ...'")
+@flags.argument("containers", nargs=-1)
 @store_options
-@click.pass_context
+@flags.pass_context
 def stats(ctx, all_, no_stream, no_trunc, fmt, containers, root_, runroot_) -> int:
     """Display a live stream of container(s) resource usage statistics."""
     from tug.engine import stats as estats
@@ -41,7 +40,7 @@ def stats(ctx, all_, no_stream, no_trunc, fmt, containers, root_, runroot_) -> i
         for r in rows:
             r["ID"] = r["Container"] = r["FullID"]
     if no_stream:
-        click.echo(render(rows, fmt), nl=False)
+        flags.echo(render(rows, fmt), nl=False)
         return 0
     import time
 
@@ -49,13 +48,13 @@ def stats(ctx, all_, no_stream, no_trunc, fmt, containers, root_, runroot_) -> i
     try:
         while True:
             if tty:
-                click.echo("\033[2J\033[H", nl=False)  # clear, home: redraw in place, as docker does
-            click.echo(render(rows, fmt), nl=False)
+                flags.echo("\033[2J\033[H", nl=False)  # clear, home: redraw in place, as docker does
+            flags.echo(render(rows, fmt), nl=False)
             sys.stdout.flush()
             time.sleep(1.0)
             rows, prev = estats.stats(eng, list(containers), all_=all_, previous=prev)
             if containers and all(r["PIDs"] == "--" for r in rows):
-                click.echo(render(rows, fmt), nl=False)
+                flags.echo(render(rows, fmt), nl=False)
                 return 0
     except KeyboardInterrupt:
         return 0

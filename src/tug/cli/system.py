@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-import click
-
+from tug.cli import flags
 from tug.cli.common import engine, store_options
 from tug.cli.format import human_size, table
 
@@ -13,8 +12,8 @@ from tug.cli.format import human_size, table
 def _confirm(text: str, force: bool) -> bool:
     if force:
         return True
-    click.echo(text)
-    click.echo("Are you sure you want to continue? [y/N] ", nl=False)
+    flags.echo(text)
+    flags.echo("Are you sure you want to continue? [y/N] ", nl=False)
     answer = sys.stdin.readline().strip().lower() if not sys.stdin.closed else ""
     return answer in ("y", "yes")
 
@@ -24,11 +23,11 @@ def _reclaimable(size: int, reclaim: int, percent: bool) -> str:
     return f"{text} ({reclaim * 100 // size}%)" if percent and size else text
 
 
-@click.command("df")
-@click.option("-v", "--verbose", is_flag=True)
-@click.option("--format", "fmt")
+@flags.command("df")
+@flags.option("-v", "--verbose", is_flag=True)
+@flags.option("--format", "fmt")
 @store_options
-@click.pass_context
+@flags.pass_context
 def df(ctx, verbose, fmt, root_, runroot_) -> int:
     """Show disk usage: every byte under the store, by kind (the total is the store's `du -sb`)."""
     from tug.engine.df import rows
@@ -43,13 +42,13 @@ def df(ctx, verbose, fmt, root_, runroot_) -> int:
     if fmt:
         from tug.cli.template import render_rows
 
-        click.echo(render_rows(fmt, view), nl=False)
+        flags.echo(render_rows(fmt, view), nl=False)
         return 0
     cols = ["Type", "TotalCount", "Active", "Size", "Reclaimable"]
     lines = [["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]] + [[str(r[c]) for c in cols] for r in view]
-    click.echo(table(lines), nl=False)
+    flags.echo(table(lines), nl=False)
     if verbose:
-        click.echo(f"\nTotal under the store: {human_size(total)} ({total} bytes)")
+        flags.echo(f"\nTotal under the store: {human_size(total)} ({total} bytes)")
     return 0
 
 
@@ -62,12 +61,12 @@ def _prune(ctx, root_, runroot_, *, containers: bool, images: str, volumes: bool
     p = edf.plan(eng, usage, edf.model(eng), containers=containers, images=images, volumes=volumes)
     if dry_run:
         for c in p.containers:
-            click.echo(f"Would remove container: {c}")
+            flags.echo(f"Would remove container: {c}")
         for i in p.images:
-            click.echo(f"Would remove image: {i}")
+            flags.echo(f"Would remove image: {i}")
         for v in p.volumes:
-            click.echo(f"Would remove volume: {v}")
-        click.echo(f"Total reclaimable space: {human_size(p.freed)} ({p.freed} bytes)")
+            flags.echo(f"Would remove volume: {v}")
+        flags.echo(f"Total reclaimable space: {human_size(p.freed)} ({p.freed} bytes)")
         return 0
     if not _confirm(warning, force):
         return 0
@@ -76,22 +75,22 @@ def _prune(ctx, root_, runroot_, *, containers: bool, images: str, volumes: bool
     for title, key in (("Deleted Containers:", "containers"), ("Deleted Images:", "images"),
                        ("Deleted Volumes:", "volumes")):
         if done[key]:
-            click.echo(title)
+            flags.echo(title)
             for line in done[key]:
-                click.echo(line)
-            click.echo()
-    click.echo(f"Total reclaimed space: {human_size(max(0, usage.total - after))}")
+                flags.echo(line)
+            flags.echo()
+    flags.echo(f"Total reclaimed space: {human_size(max(0, usage.total - after))}")
     return 0
 
 
-@click.command("prune")
-@click.option("-a", "--all", "all_", is_flag=True, help="Remove all unused images, not only dangling ones.")
-@click.option("--volumes", is_flag=True, help="Prune volumes too.")
-@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
-@click.option("--dry-run", is_flag=True, help="Only report what would be removed and the bytes it frees.")
-@click.option("--filter", "filters", multiple=True)
+@flags.command("prune")
+@flags.option("-a", "--all", "all_", is_flag=True, help="Remove all unused images, not only dangling ones.")
+@flags.option("--volumes", is_flag=True, help="Prune volumes too.")
+@flags.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
+@flags.option("--dry-run", is_flag=True, help="Only report what would be removed and the bytes it frees.")
+@flags.option("--filter", "filters", multiple=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def system_prune(ctx, all_, volumes, force, dry_run, filters, root_, runroot_) -> int:
     """Remove unused data."""
     warning = ("WARNING! This will remove:\n  - all stopped containers\n"
@@ -103,13 +102,13 @@ def system_prune(ctx, all_, volumes, force, dry_run, filters, root_, runroot_) -
                   dry_run=dry_run, warning=warning, force=force)
 
 
-@click.command("prune")
-@click.option("-a", "--all", "all_", is_flag=True, help="Remove all unused images, not just dangling ones.")
-@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
-@click.option("--dry-run", is_flag=True, help="Only report what would be removed and the bytes it frees.")
-@click.option("--filter", "filters", multiple=True)
+@flags.command("prune")
+@flags.option("-a", "--all", "all_", is_flag=True, help="Remove all unused images, not just dangling ones.")
+@flags.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
+@flags.option("--dry-run", is_flag=True, help="Only report what would be removed and the bytes it frees.")
+@flags.option("--filter", "filters", multiple=True)
 @store_options
-@click.pass_context
+@flags.pass_context
 def image_prune(ctx, all_, force, dry_run, filters, root_, runroot_) -> int:
     """Remove unused images."""
     warning = ("WARNING! This will remove all images without at least one container associated to them."
@@ -118,7 +117,7 @@ def image_prune(ctx, all_, force, dry_run, filters, root_, runroot_) -> int:
                   dry_run=dry_run, warning=warning, force=force)
 
 
-@click.group("system")
+@flags.group("system")
 def system() -> None:
     """Manage tug's store."""
 
@@ -169,11 +168,11 @@ def _tree_lines(forest, no_trunc: bool, ascii_only: bool) -> list[str]:  # noqa:
     return out
 
 
-@click.command("tree")
-@click.option("--no-trunc", is_flag=True)
-@click.argument("images", nargs=-1)
+@flags.command("tree")
+@flags.option("--no-trunc", is_flag=True)
+@flags.argument("images", nargs=-1)
 @store_options
-@click.pass_context
+@flags.pass_context
 def image_tree(ctx, no_trunc, images, root_, runroot_) -> int:
     """Show the layer stacks of images (all by default): shared layers, sizes, what made them, containers."""
     from tug.engine.tree import build
@@ -181,19 +180,19 @@ def image_tree(ctx, no_trunc, images, root_, runroot_) -> int:
     forest = build(engine(ctx, root_, runroot_), list(images) or None)
     ascii_only = (sys.stdout.encoding or "").lower().replace("-", "") != "utf8"
     for line in _tree_lines(forest, no_trunc, ascii_only):
-        click.echo(line)
+        flags.echo(line)
     ctrs = sum(len(leaf.containers) for leaf in forest.images)
-    click.echo(f"\n{len(forest.images)} images, {ctrs} containers: layers take {human_size(forest.stored)} stored "
+    flags.echo(f"\n{len(forest.images)} images, {ctrs} containers: layers take {human_size(forest.stored)} stored "
                f"once ({human_size(forest.unshared)} if each image had its own copy)")
     return 0
 
 
-@click.command("anatomy")
-@click.option("--max-waste", help="Exit 1 when the wasted bytes exceed BYTES (10MB, 512k, 1048576) or PCT%.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-@click.argument("image")
+@flags.command("anatomy")
+@flags.option("--max-waste", help="Exit 1 when the wasted bytes exceed BYTES (10MB, 512k, 1048576) or PCT%.")
+@flags.option("--format", "fmt", type=flags.Choice(["table", "json"]), default="table")
+@flags.argument("image")
 @store_options
-@click.pass_context
+@flags.pass_context
 def image_anatomy(ctx, max_waste, fmt, image, root_, runroot_) -> int:
     """Per layer: files added, changed (content or metadata only) and deleted, and the bytes later layers waste."""
     import json
@@ -204,7 +203,7 @@ def image_anatomy(ctx, max_waste, fmt, image, root_, runroot_) -> int:
     limit = parse_limit(max_waste) if max_waste else None
     a = analyse(engine(ctx, root_, runroot_), image)
     if fmt == "json":
-        click.echo(json.dumps(a.to_json(), indent=2))
+        flags.echo(json.dumps(a.to_json(), indent=2))
     else:
         head = ["LAYER", "CREATED BY", "SIZE", "ADDED", "CHANGED", "META ONLY", "DELETED", "WASTED"]
         lines = [head]
@@ -213,37 +212,37 @@ def image_anatomy(ctx, max_waste, fmt, image, root_, runroot_) -> int:
             lines.append([str(r.index), ellipsis(made, 40), human_size(r.size),
                           f"{r.added} ({human_size(r.added_bytes)})", str(r.changed_content), str(r.changed_meta),
                           f"{r.deleted} ({human_size(r.deleted_bytes)})", human_size(r.wasted)])
-        click.echo(table(lines), nl=False)
-        click.echo(f"\nTotal {human_size(a.total)} in {len(a.layers)} layers; wasted {human_size(a.wasted)} "
+        flags.echo(table(lines), nl=False)
+        flags.echo(f"\nTotal {human_size(a.total)} in {len(a.layers)} layers; wasted {human_size(a.wasted)} "
                    f"({a.wasted} bytes, {a.wasted_pct:.1f}%)")
         for path, n in a.top_waste:
-            click.echo(f"  {human_size(n):>8}  {path}")
+            flags.echo(f"  {human_size(n):>8}  {path}")
     if limit is not None:
         kind, value = limit
         over = a.wasted_pct > value if kind == "pct" else a.wasted > value
         if over:
             shown = f"{value:g}%" if kind == "pct" else f"{int(value)} bytes"
-            click.echo(f"tug: image {image} wastes {a.wasted} bytes ({a.wasted_pct:.1f}%), over --max-waste {shown}",
+            flags.echo(f"tug: image {image} wastes {a.wasted} bytes ({a.wasted_pct:.1f}%), over --max-waste {shown}",
                        err=True)
             return 1
     return 0
 
 
-@click.command("check")
-@click.option("--repair", is_flag=True, help="Remove what is unreferenced or corrupt, re-create what can be.")
-@click.option("--quick", is_flag=True, help="Do not re-hash every blob.")
+@flags.command("check")
+@flags.option("--repair", is_flag=True, help="Remove what is unreferenced or corrupt, re-create what can be.")
+@flags.option("--quick", is_flag=True, help="Do not re-hash every blob.")
 @store_options
-@click.pass_context
+@flags.pass_context
 def system_check(ctx, repair, quick, root_, runroot_) -> int:
     """Verify the store: blobs, snapshots, images, tags, containers, leftovers of killed commands."""
     from tug.engine.check import check
 
     report = check(engine(ctx, root_, runroot_), repair=repair, verify=not quick)
     for p in report.problems:
-        click.echo(str(p))
+        flags.echo(str(p))
     left = report.unrepaired
     fixed = len(report.problems) - len(left)
-    click.echo(f"{len(report.images_ok)} images complete; {len(report.problems)} problems found"
+    flags.echo(f"{len(report.images_ok)} images complete; {len(report.problems)} problems found"
                + (f", {fixed} repaired" if repair else "") + ".")
     return 1 if left else 0
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import platform
 
-import click
-
 import tug
+from tug.cli import flags
 
 
-@click.command("version")
+@flags.command("version")
 def version() -> int:
     """Show the tug version information."""
-    click.echo(f"Client: tug\n Version:    {tug.__version__}\n Python:     {platform.python_version()}\n"
+    flags.echo(f"Client: tug\n Version:    {tug.__version__}\n Python:     {platform.python_version()}\n"
                f" OS/Arch:    linux/{platform.machine()}\n Daemonless: true")
     return 0

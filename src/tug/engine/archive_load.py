@@ -143,6 +143,11 @@ class _Prefixed:
             return out
         return self.rest.read(n)
 
+    def readinto(self, buf: bytearray | memoryview) -> int:  # decompressors that read into their own buffers
+        data = self.read(len(buf))
+        buf[:len(data)] = data
+        return len(data)
+
     def readable(self) -> bool:
         return True
 
