@@ -33,7 +33,9 @@ def enter_pid_namespace_for_children(spec: dict[str, Any]) -> None:
 
 
 def create(root: str, cid: str, bundle: str | None, console_socket: str | None = None,
-           pid_file: str | None = None, foreground: bool = False) -> Created:
+           pid_file: str | None = None, foreground: bool = False, start_now: bool = False) -> Created:
+    """Set the container up; its init then blocks on the exec fifo until `start`, or with `start_now` (`run`) goes
+    on to exec as soon as it reported ready (the caller removes the fifo)."""
     bundle = os.path.abspath(bundle or ".")
     spec = config.load(bundle)
     terminal = bool(spec["process"].get("terminal"))
@@ -74,15 +76,14 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
         if pid == 0:
             # the init imports its own modules and sets up while we apply resources and move it into its cgroup
             _init_child(spec, bundle, rootfs, os.path.join(sdir, state.FIFO), ctl_r, rep_w, console_fd, joined,
-                        [ctl_w, rep_r] + ([master_sock] if master_sock is not None else []), userns_fd)
+                        [ctl_w, rep_r] + ([master_sock] if master_sock is not None else []), userns_fd,
+                        start_now)
         for fd in to_close:
             os.close(fd)
         to_close = [ctl_w, rep_r]
-        if resources:
-            cgroup.apply(cg_path, joined, resources)
-        cgroup.add(joined, pid)
         from tug.sys.proc import start_time
 
+        # saved before the cgroup join: that may still wait for the end of an RCU grace period
         c = Container(root, cid, {
             "ociVersion": spec["ociVersion"], "id": cid, "pid": pid, "initStartTime": start_time(pid),
             "bundle": bundle, "rootfs": rootfs, "created": state.now_rfc3339(),
@@ -90,6 +91,9 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
             "cgroupCreated": joined.created, "config": spec,
         })
         c.save()
+        if resources:
+            cgroup.apply(cg_path, joined, resources)
+        cgroup.add(joined, pid)
         try:
             os.write(ctl_w, b"go")
         except BrokenPipeError:
@@ -122,7 +126,8 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
 
 
 def _init_child(spec: dict[str, Any], bundle: str, rootfs: str, fifo: str, ctl_r: int, rep_w: int,
-                console_fd: int | None, joined: cgroup.Joined, close: list[int], userns_fd: int | None = None) -> None:
+                console_fd: int | None, joined: cgroup.Joined, close: list[int], userns_fd: int | None = None,
+                start_now: bool = False) -> None:
     try:
         from tug.runtime import init
     except BaseException as e:  # noqa: BLE001
@@ -131,6 +136,7 @@ def _init_child(spec: dict[str, Any], bundle: str, rootfs: str, fifo: str, ctl_r
     args = init.InitArgs(spec, bundle, rootfs, fifo, ctl_r, rep_w, console_fd,
                          list(zip(joined.mounts, joined.paths, strict=True)), close)
     args.userns_fd = userns_fd
+    args.wait_start = not start_now
     init.main(args)
 
 

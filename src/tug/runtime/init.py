@@ -29,6 +29,7 @@ class InitArgs:
         self.ctl_r, self.report_w, self.console_fd = ctl_r, report_w, console_fd
         self.cgroups, self.close = cgroups, close
         self.userns_fd: int | None = None  # a new user namespace to join last (tug.runtime.userns)
+        self.wait_start = True  # block on the exec fifo until `start` (False for `run`: exec once ready)
 
 
 def main(a: InitArgs) -> None:
@@ -92,7 +93,7 @@ def setup_and_exec(a: InitArgs) -> None:
     seccomp = process.Seccomp(linux.get("seccomp"), bool(proc_spec.get("noNewPrivileges")), cache)
     if a.console_fd is not None:
         from tug.runtime import console
-    fifo_fd = os.open(a.fifo, os.O_PATH | os.O_CLOEXEC)
+    fifo_fd = os.open(a.fifo, os.O_PATH | os.O_CLOEXEC) if a.wait_start else -1
     root_fd = rootfs.prepare(spec, a.rootfs, a.bundle, a.cgroups, a.userns_fd)
     rootfs.pivot(root_fd)
     os.close(root_fd)
@@ -120,7 +121,8 @@ def setup_and_exec(a: InitArgs) -> None:
     if "cgroup" in spec_ns and not spec_ns["cgroup"]:
         ns.unshare(ns.CLONE_NEWCGROUP)
     sync.send(a.report_w, "ready")
-    wait_for_start(fifo_fd)
+    if fifo_fd >= 0:
+        wait_for_start(fifo_fd)
     if a.userns_fd is not None:
         from tug.runtime import userns  # imported before pivot_root by rootfs.prepare
 

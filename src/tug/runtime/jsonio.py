@@ -32,8 +32,8 @@ _WS = " \t\n\r"
 
 
 def loads(text: str | bytes, where: str = "JSON") -> Any:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8-sig")
+    if isinstance(text, bytes):  # utf-8 with an optional BOM (no "utf-8-sig" codec lookup: it is an import)
+        text = (text[3:] if text.startswith(b"\xef\xbb\xbf") else text).decode("utf-8")
     start = len(text) - len(text.lstrip(_WS))
     try:
         value, end = _scan(text, start)

@@ -45,12 +45,12 @@ def wait_exec(created: create_mod.Created) -> None:
 
 def cmd_run(root: str, cid: str, bundle: str | None, console_socket: str | None = None, pid_file: str | None = None,
             detach: bool = False, keep: bool = False) -> int:
-    created = create_mod.create(root, cid, bundle, console_socket, pid_file, foreground=not detach)
+    created = create_mod.create(root, cid, bundle, console_socket, pid_file, foreground=not detach, start_now=True)
     c = created.container
     from tug.runtime import delete, start  # after the fork: the init sets up meanwhile
 
     try:
-        start.release(c)
+        start.started(c)
         if detach:
             wait_exec(created)
             return 0

@@ -35,6 +35,15 @@ def release(c: Container) -> None:
         raise SystemFailure(f"cannot start container {c.id}: the init closed the exec fifo", where=c.id)
 
 
+def started(c: Container) -> None:
+    """`run`: the init did not wait for `start` (create(start_now=True)); the container is running once the fifo
+    that marks it created is gone."""
+    try:
+        os.unlink(c.fifo)
+    except FileNotFoundError:
+        pass
+
+
 def cmd_start(root: str, cid: str) -> int:
     c = state.load(root, cid)
     state.require(c, "created", action="start")
