@@ -90,7 +90,7 @@ def inspect(ctx, names, root_, runroot_) -> int:
         members = {}
         for ip, a in networks.endpoints(eng, net).items():
             members[a["owner"]] = {"Name": a.get("name", ""), "IPv4Address": f"{ip}/{net.net.prefixlen}",
-                                   "MacAddress": netattach.ipam.mac_for(ip)}
+                                   "MacAddress": netattach.mac_for(ip)}
         docs.append(networks.inspect(eng, net, members))
     flags.echo(json.dumps(docs, indent=4))
     return 0
@@ -190,8 +190,8 @@ def port(ctx, container, private, root_, runroot_) -> int:
         if not mappings:
             raise NotFound(f"No public port '{num}/{proto or 'tcp'}' published for {ctr.name}")
         for m in mappings:
-            flags.echo(netattach.ports.format_port_lines([m])[0].split(" -> ", 1)[1])
+            flags.echo(netattach.format_port_lines([m])[0].split(" -> ", 1)[1])
         return 0
-    for line in netattach.ports.format_port_lines(mappings):
+    for line in netattach.format_port_lines(mappings):
         flags.echo(line)
     return 0

@@ -568,9 +568,9 @@ def release(eng: Engine, ctr: Container) -> None:
 
         subprocess.run(runtime_cmd(eng, "delete", "--force", ctr.id, runtime=o.runtime), capture_output=True,
                        timeout=30)
-    from tug.engine import netattach  # issue 8: addresses, veths, nft rules, hosts entries, netns holder
+    from tug.network.attachment import release  # issue 8: addresses, veths, nft rules, hosts entries, netns holder
 
-    netattach.release(eng.runroot, ctr.id)
+    release(eng.runroot, ctr.id)
     rd = run_dir(eng, ctr)
     if os.path.isdir(rd) and not monitor_alive(ctr):
         import shutil

@@ -17,15 +17,18 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tug.engine import networks
 from tug.engine.containers import Container, bundle_dir
 from tug.engine.engine import Engine
 from tug.errors import Conflict, Invalid, NotFound, TugError
-from tug.network import holder, hosts, ipam, links, nft, ports
-from tug.network.attachment import read_record, release, sync_hosts, write_record
-from tug.store.locks import lock
+
+if TYPE_CHECKING:
+    from tug.engine import networks
+    from tug.network import ports
+
+# The network modules (addresses, links, nft, the holder) are imported by the functions that use them: a container
+# with `--network none` or `host` never loads them (about 15 ms of imports on every `tug run`).
 
 
 def mode_of(ctr: Container) -> str:
@@ -37,6 +40,8 @@ def network_names(ctr: Container) -> list[str]:
     mode = mode_of(ctr)
     if mode in ("host", "none") or mode.startswith("container:"):
         return []
+    from tug.engine import networks
+
     first = networks.DEFAULT if mode == "default" else mode
     return [first, *[n for n in ctr.extra.get("connected", []) if n != first]]
 
@@ -50,11 +55,16 @@ def validate(eng: Engine, ctr: Container) -> None:
             raise Invalid("conflicting options: port publishing and the container type network mode")
         return
     if mode not in ("host", "none", "bridge", "default"):
+        from tug.engine import networks
+
         networks.find(eng, mode)
     if (o.ip or o.network_aliases) and mode in ("bridge", "default", "host", "none"):
         what = "--ip" if o.ip else "--network-alias"
         raise Invalid(f"{what} is only supported on user-defined networks")
-    ports.requests_for(o.publish, False, [])  # syntax errors surface at create
+    if o.publish:
+        from tug.network import ports
+
+        ports.requests_for(o.publish, False, [])  # syntax errors surface at create
 
 
 def _patch_spec(eng: Engine, ctr: Container, path: str | None) -> None:
@@ -78,6 +88,8 @@ def _patch_spec(eng: Engine, ctr: Container, path: str | None) -> None:
 
 def _joined_path(eng: Engine, ctr: Container) -> str:
     from tug.engine import containers
+    from tug.network import holder
+    from tug.network.attachment import read_record
 
     other = containers.find(eng, mode_of(ctr).partition(":")[2])
     rec = read_record(eng.runroot, other.id)
@@ -94,9 +106,16 @@ def attach(eng: Engine, ctr: Container) -> None:
     mode = mode_of(ctr)
     if mode == "host":
         return
-    release(eng.runroot, ctr.id)  # what a killed earlier run left behind
+    if os.path.exists(os.path.join(eng.runroot, "networks", ctr.id + ".json")):
+        from tug.network.attachment import release
+
+        release(eng.runroot, ctr.id)  # what a killed earlier run left behind
     if mode == "none" and ctr.options.runtime in ("", "tug", "tug-runtime"):
         return  # tug-runtime makes the namespace and brings its loopback up itself: no holder needed
+    from tug.engine import networks
+    from tug.network import holder, links, nft
+    from tug.network.attachment import release, write_record
+
     if mode.startswith("container:"):
         _patch_spec(eng, ctr, _joined_path(eng, ctr))
         return
@@ -132,6 +151,7 @@ def attach(eng: Engine, ctr: Container) -> None:
 def _note_ports(eng: Engine, ctr: Container, mappings: list[dict[str, Any]]) -> None:
     """`ps` prints PORTS from the container's record: published ports, then exposed-only ones."""
     from tug.engine import containers
+    from tug.network import ports
 
     text = ports.format_ports([ports.PortMapping.from_json(m) for m in mappings],
                               list(ctr.extra.get("exposed_ports") or [])) if mappings else ""
@@ -148,6 +168,10 @@ def _members_info(ctr: Container, net: networks.Network) -> dict[str, Any]:
 
 
 def _join(eng: Engine, ctr: Container, net: networks.Network, fd: int, index: int) -> dict[str, Any]:
+    from tug.engine import networks
+    from tug.network import ipam, links
+    from tug.network.attachment import sync_hosts
+
     networks.bring_up(eng, net)
     table = networks.ipam_table(eng, net)
     info = _members_info(ctr, net)
@@ -170,7 +194,10 @@ def _join(eng: Engine, ctr: Container, net: networks.Network, fd: int, index: in
 
 
 def _publish(eng: Engine, ctr: Container, addr: str) -> list[dict[str, Any]]:
-    from tug.engine import containers
+    from tug.engine import containers, networks
+    from tug.network import nft, ports
+    from tug.network.attachment import read_record, write_record
+    from tug.store.locks import lock
 
     o = ctr.options
     exposed = list(ctr.extra.get("exposed_ports") or [])
@@ -198,12 +225,18 @@ def _publish(eng: Engine, ctr: Container, addr: str) -> list[dict[str, Any]]:
 
 
 def published(eng: Engine, ctr: Container) -> list[ports.PortMapping]:
+    from tug.network import ports
+    from tug.network.attachment import read_record
+
     rec = read_record(eng.runroot, ctr.id)
     return [ports.PortMapping.from_json(m) for m in (rec or {}).get("ports", [])]
 
 
 def settings(eng: Engine, ctr: Container) -> dict[str, Any]:
     """docker inspect's NetworkSettings for the container as it runs now."""
+    from tug.network import holder
+    from tug.network.attachment import read_record
+
     rec = read_record(eng.runroot, ctr.id) or {}
     nets = {}
     for name, ep in rec.get("endpoints", {}).items():
@@ -221,7 +254,9 @@ def settings(eng: Engine, ctr: Container) -> dict[str, Any]:
 
 def connect(eng: Engine, net_ref: str, ctr_ref: str, aliases: list[str] | None = None) -> None:
     """`network connect`: recorded for the next start; a running container gets the interface now."""
-    from tug.engine import containers
+    from tug.engine import containers, networks
+    from tug.network import holder
+    from tug.network.attachment import read_record, write_record
 
     net = networks.find(eng, net_ref)
     ctr = containers.find(eng, ctr_ref)
@@ -244,7 +279,9 @@ def connect(eng: Engine, net_ref: str, ctr_ref: str, aliases: list[str] | None =
 
 
 def disconnect(eng: Engine, net_ref: str, ctr_ref: str) -> None:
-    from tug.engine import containers
+    from tug.engine import containers, networks
+    from tug.network import hosts, ipam, links
+    from tug.network.attachment import read_record, sync_hosts, write_record
 
     net = networks.find(eng, net_ref)
     ctr = containers.find(eng, ctr_ref)
@@ -264,3 +301,17 @@ def disconnect(eng: Engine, net_ref: str, ctr_ref: str) -> None:
         hosts.rewrite_in_place(str(eng.container_dir(ctr.id) / "hosts"), net.name, None)
         sync_hosts(ep)
         write_record(eng.runroot, ctr.id, rec)
+
+
+def mac_for(ip: str) -> str:
+    """The MAC address tug gives the endpoint with this address (for `network inspect`)."""
+    from tug.network import ipam
+
+    return ipam.mac_for(ip)
+
+
+def format_port_lines(mappings: list[ports.PortMapping]) -> list[str]:
+    """`tug port`'s lines (`80/tcp -> 127.0.0.1:8080`)."""
+    from tug.network import ports
+
+    return ports.format_port_lines(mappings)
