@@ -230,3 +230,21 @@ def test_resources_are_applied_and_default_devices_stay_usable(tmp_path, busybox
     assert Path(pids, "pids.max").read_text().strip() == "50"
     assert rt(root, "delete", "res1").returncode == 0
     assert not os.path.exists(mem)
+
+
+@pytest.mark.parametrize("ro", [True, False])
+def test_cgroup_mounts_get_the_spec_flags_down_to_every_hierarchy(tmp_path, busybox_rootfs, root, ro):
+    def edit(spec):
+        for mnt in spec["mounts"]:
+            if mnt["destination"] == "/sys/fs/cgroup":
+                mnt["options"] = ["nosuid", "noexec", "nodev", "relatime"] + (["ro"] if ro else [])
+
+    b = make_bundle(tmp_path, busybox_rootfs, ["cat", "/proc/self/mountinfo"], edit)
+    r = rt(root, "run", "--bundle", str(b), "cg")
+    assert r.returncode == 0, r.stderr
+    cg = [line.split() for line in r.stdout.splitlines() if line.split()[4].startswith("/sys/fs/cgroup")]
+    assert cg, r.stdout
+    for fields in cg:
+        opts = set(fields[5].split(","))
+        assert {"nosuid", "nodev", "noexec"} <= opts, fields
+        assert ("ro" in opts) == ro and ("rw" in opts) == (not ro), fields

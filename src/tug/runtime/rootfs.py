@@ -11,7 +11,7 @@ import errno
 import os
 import stat
 
-from tug.errors import Invalid
+from tug.errors import Invalid, SystemFailure
 from tug.runtime import devices, mountopts
 from tug.sys import inroot
 from tug.sys import mount as m
@@ -108,6 +108,9 @@ def _mount_cgroup(root_fd: int, dest: str, opts: mountopts.MountOptions, cgroups
             m.mount(host, m.fd_path(fd), None, m.MS_BIND | m.MS_REC, where=sub)
         finally:
             os.close(fd)
+    if not v2_only and _flags_below(root_fd, dest, keep | (opts.flags & m.MS_RDONLY)):
+        return
+    for sub, _host in binds:
         fd = _reopen(root_fd, sub)
         try:
             m.bind_remount(m.fd_path(fd), keep | (opts.flags & m.MS_RDONLY), where=sub)
@@ -119,6 +122,21 @@ def _mount_cgroup(root_fd: int, dest: str, opts: mountopts.MountOptions, cgroups
             m.mount(None, m.fd_path(fd), None, m.MS_REMOUNT | keep | m.MS_RDONLY, None, where=dest)
         finally:
             os.close(fd)
+
+
+def _flags_below(root_fd: int, dest: str, flags: int) -> bool:
+    """The cgroup tmpfs and every bind below it get `flags` in one mount_setattr (instead of a remount per
+    hierarchy); False when the kernel has no mount_setattr (before 5.12)."""
+    fd = _reopen(root_fd, dest)
+    try:
+        m.add_flags_recursive(fd, flags, where=dest)
+        return True
+    except SystemFailure as e:
+        if e.errno in (errno.ENOSYS, errno.EINVAL):
+            return False
+        raise
+    finally:
+        os.close(fd)
 
 
 def pivot(root_fd: int) -> None:

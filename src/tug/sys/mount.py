@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 import os
 
-from tug.sys.libc import SYS_PIVOT_ROOT, check, libc, syscall
+from tug.sys.libc import SYS_MOUNT_SETATTR, SYS_PIVOT_ROOT, check, libc, syscall
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -73,6 +73,32 @@ def current_flags(path: str) -> int:
 def bind_remount(target: str, flags: int, where: str | None = None) -> None:
     """Remount a bind mount with `flags` added to what it already has (so locked flags are kept)."""
     mount(None, target, None, MS_REMOUNT | MS_BIND | current_flags(target) | flags, None, where=where)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64), ("propagation", ctypes.c_uint64),
+                ("userns_fd", ctypes.c_uint64)]
+
+
+_AT_EMPTY_PATH, _AT_RECURSIVE = 0x1000, 0x8000
+_MOUNT_ATTR = {MS_RDONLY: 0x1, MS_NOSUID: 0x2, MS_NODEV: 0x4, MS_NOEXEC: 0x8, MS_NODIRATIME: 0x80}
+_MOUNT_ATTR__ATIME, _MOUNT_ATTR_NOATIME, _MOUNT_ATTR_STRICTATIME = 0x70, 0x10, 0x20  # MOUNT_ATTR_RELATIME is 0
+
+
+def add_flags_recursive(fd: int, flags: int, where: str | None = None) -> None:
+    """mount_setattr(2) with AT_RECURSIVE on the mount `fd` is the root of: `flags` (MS_RDONLY, MS_NOSUID, MS_NODEV,
+    MS_NOEXEC, an atime mode) added to it and every mount below it in one call; other flags are kept.
+    Raises SystemFailure with errno ENOSYS on kernels before 5.12."""
+    attr_set = sum(bit for ms, bit in _MOUNT_ATTR.items() if flags & ms)
+    attr_clr = 0
+    atime = {MS_RELATIME: 0, MS_NOATIME: _MOUNT_ATTR_NOATIME, MS_STRICTATIME: _MOUNT_ATTR_STRICTATIME}
+    for ms, mode in atime.items():
+        if flags & ms:
+            attr_set, attr_clr = attr_set | mode, _MOUNT_ATTR__ATIME
+            break
+    attr = _MountAttr(attr_set, attr_clr, 0, 0)
+    syscall(SYS_MOUNT_SETATTR, fd, b"", _AT_EMPTY_PATH | _AT_RECURSIVE, ctypes.byref(attr), ctypes.sizeof(attr),
+            what="mount_setattr", where=where)
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
