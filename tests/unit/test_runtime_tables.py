@@ -137,3 +137,15 @@ def test_command_lookup_messages(tmp_path):
         lookup(str(tmp_path), env)
     with pytest.raises(CommandNotFound, match="no such file"):
         lookup("/nonexistent/x", env)
+
+
+@pytest.mark.parametrize("flags,attr_set,attr_clr", [
+    (0, 0, 0),
+    (m.MS_RDONLY | m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC, 0x1 | 0x2 | 0x4 | 0x8, 0),
+    (m.MS_NOSUID | m.MS_RELATIME, 0x2, 0x70),  # relatime is atime mode 0: set by clearing the atime bits
+    (m.MS_NOATIME, 0x10, 0x70),
+    (m.MS_STRICTATIME | m.MS_NODIRATIME, 0x20 | 0x80, 0x70),
+    (m.MS_BIND | m.MS_REC, 0, 0),  # not mount attributes
+])
+def test_mount_setattr_attributes(flags, attr_set, attr_clr):
+    assert m.mount_attr(flags) == (attr_set, attr_clr)

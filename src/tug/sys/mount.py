@@ -85,18 +85,21 @@ _MOUNT_ATTR = {MS_RDONLY: 0x1, MS_NOSUID: 0x2, MS_NODEV: 0x4, MS_NOEXEC: 0x8, MS
 _MOUNT_ATTR__ATIME, _MOUNT_ATTR_NOATIME, _MOUNT_ATTR_STRICTATIME = 0x70, 0x10, 0x20  # MOUNT_ATTR_RELATIME is 0
 
 
+def mount_attr(flags: int) -> tuple[int, int]:
+    """MS_* flags -> (attr_set, attr_clr) of struct mount_attr; an atime mode replaces the current one."""
+    attr_set = sum(bit for ms, bit in _MOUNT_ATTR.items() if flags & ms)
+    atime = {MS_RELATIME: 0, MS_NOATIME: _MOUNT_ATTR_NOATIME, MS_STRICTATIME: _MOUNT_ATTR_STRICTATIME}
+    for ms, mode in atime.items():
+        if flags & ms:
+            return attr_set | mode, _MOUNT_ATTR__ATIME
+    return attr_set, 0
+
+
 def add_flags_recursive(fd: int, flags: int, where: str | None = None) -> None:
     """mount_setattr(2) with AT_RECURSIVE on the mount `fd` is the root of: `flags` (MS_RDONLY, MS_NOSUID, MS_NODEV,
     MS_NOEXEC, an atime mode) added to it and every mount below it in one call; other flags are kept.
     Raises SystemFailure with errno ENOSYS on kernels before 5.12."""
-    attr_set = sum(bit for ms, bit in _MOUNT_ATTR.items() if flags & ms)
-    attr_clr = 0
-    atime = {MS_RELATIME: 0, MS_NOATIME: _MOUNT_ATTR_NOATIME, MS_STRICTATIME: _MOUNT_ATTR_STRICTATIME}
-    for ms, mode in atime.items():
-        if flags & ms:
-            attr_set, attr_clr = attr_set | mode, _MOUNT_ATTR__ATIME
-            break
-    attr = _MountAttr(attr_set, attr_clr, 0, 0)
+    attr = _MountAttr(*mount_attr(flags), 0, 0)
     syscall(SYS_MOUNT_SETATTR, fd, b"", _AT_EMPTY_PATH | _AT_RECURSIVE, ctypes.byref(attr), ctypes.sizeof(attr),
             what="mount_setattr", where=where)
 
