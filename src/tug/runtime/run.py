@@ -64,12 +64,8 @@ def cmd_run(root: str, cid: str, bundle: str | None, console_socket: str | None 
             finally:
                 os.close(master)
         else:
-            try:
-                wait_exec(created)
-            except BaseException:
-                os.waitpid(created.pid, 0)
-                raise
             status = wait_forwarding(created.pid)
+            wait_exec(created)  # now that it is gone: an error line if its command could not be exec'd
         return exit_code(status)
     finally:
         if not detach and not keep:
