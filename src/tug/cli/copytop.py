@@ -18,7 +18,7 @@ def cp(ctx, archive, follow_link, quiet, src, dest, root_, runroot_) -> int:
     """Copy files/folders between a container and the local filesystem."""
     from tug.engine import cp as ecp
 
-    ecp.copy(engine(ctx, root_, runroot_), src, dest)
+    ecp.copy(engine(ctx, root_, runroot_), src, dest, archive=archive)
     return 0
 
 

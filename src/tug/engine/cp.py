@@ -133,11 +133,20 @@ def _enter_root(eng: Engine, ctr: Container) -> None:
     os.chdir("/")
 
 
-def _child(eng: Engine, ctr: Container, to_container: bool, src: str, dest: str) -> None:
+def _child(eng: Engine, ctr: Container, to_container: bool, src: str, dest: str, keep_owner: bool) -> None:
     """In the forked child: open the host side, enter the container's root, copy. Never returns."""
     code = 0
     try:
-        if to_container:
+        if src == "-" or dest == "-":  # a tar stream on our stdin or stdout (cp_stream)
+            from tug.engine import cp_stream
+
+            tarfile = cp_stream.prepare()
+            _enter_root(eng, ctr)
+            if to_container:
+                cp_stream.extract_archive(tarfile, 0, "/" + dest.lstrip("/"), keep_owner)
+            else:
+                cp_stream.write_archive(tarfile, "/" + src.lstrip("/"), 1)
+        elif to_container:
             contents = src.endswith("/.")
             path = os.path.realpath(src[:-2] if contents else src)
             src_dir = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY)
@@ -157,6 +166,8 @@ def _child(eng: Engine, ctr: Container, to_container: bool, src: str, dest: str)
     except (NotFound, FileNotFoundError) as e:
         os.write(2, f"{getattr(e, 'strerror', None) or e}\n".encode())
         code = 2
+    except BrokenPipeError:
+        code = 1
     except OSError as e:
         os.write(2, f"{e.strerror}: {e.filename or src}\n".encode())
         code = 1
@@ -175,7 +186,9 @@ def _exists(dir_fd: int, name: str) -> bool:
         return False
 
 
-def copy(eng: Engine, src_arg: str, dest_arg: str) -> None:
+def copy(eng: Engine, src_arg: str, dest_arg: str, archive: bool = False) -> None:
+    """Copy between a container and the host; `-` as one side is a tar stream on stdin/stdout. `archive` (-a)
+    keeps the owners a tar stream gives (otherwise root owns what is copied in, as docker does)."""
     from tug.engine import containers
 
     src_ctr, src = parse_arg(src_arg)
@@ -185,14 +198,14 @@ def copy(eng: Engine, src_arg: str, dest_arg: str) -> None:
                       hint="one of the paths must be CONTAINER:PATH")
     ctr = containers.find(eng, src_ctr or dst_ctr or "")
     lifecycle.refresh(eng, ctr)
-    if src == "-" or dest == "-":
-        raise Invalid("tar streams (-) are not supported by tug cp yet")
+    if src == "-" and src_ctr is None and not dest:
+        raise Invalid("a tar stream needs a destination directory in the container")
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child exits
         os.close(r)
         os.dup2(w, 2)
-        _child(eng, ctr, dst_ctr is not None, src, dest)
+        _child(eng, ctr, dst_ctr is not None, src, dest, archive)
     os.close(w)
     err = b""
     while chunk := os.read(r, 65536):
@@ -201,7 +214,9 @@ def copy(eng: Engine, src_arg: str, dest_arg: str) -> None:
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
     if code == 2:
-        raise NotFound(f"Could not find the file {src} in container {ctr.name}: " + err.decode().strip()
-                       if src_ctr else err.decode().strip())
+        if src_ctr or src == "-":
+            raise NotFound(f"Could not find the file {src if src_ctr else dest} in container {ctr.name}: "
+                           + err.decode().strip())
+        raise NotFound(err.decode().strip())
     if code != 0:
         raise SystemFailure(f"copying {src_arg} to {dest_arg}: {err.decode(errors='replace').strip()}")
