@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tug.cli import flags
-from tug.cli.common import engine, store_options
+from tug.cli.common import store_options
 
 
 @flags.command("exec", context_settings={"allow_interspersed_args": False, "help_option_names": ["--help"]})
@@ -15,7 +15,7 @@ from tug.cli.common import engine, store_options
 @flags.option("-w", "--workdir")
 @flags.option("-u", "--user")
 @flags.option("--privileged", is_flag=True)
-@flags.option("--detach-keys", hidden=True)
+@flags.option("--detach-keys")
 @flags.argument("name")
 @flags.argument("command", nargs=-1, required=True, type=flags.UNPROCESSED)
 @store_options
@@ -23,15 +23,18 @@ from tug.cli.common import engine, store_options
 def exec_(ctx, interactive, tty, detach, env, env_files, workdir, user, privileged, detach_keys, name, command,
           root_, runroot_) -> int:
     """Execute a command in a running container."""
-    from pathlib import Path
-
-    from tug.engine import containers
     from tug.engine import exec as eexec
 
     envs = []
     for f in env_files:
-        envs += [ln for ln in Path(f).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-    eng = engine(ctx, root_, runroot_)
-    ctr = containers.find(eng, name)
-    opts = eexec.ExecOptions(list(command), interactive, tty, detach, [*envs, *env], workdir, user, privileged)
-    return eexec.run(eng, ctr, opts)
+        with open(f) as fh:
+            envs += [ln for ln in fh.read().splitlines() if ln.strip() and not ln.startswith("#")]
+    keys = None
+    if detach_keys is not None:
+        from tug.engine.attach import parse_detach_keys
+
+        keys = parse_detach_keys(detach_keys)
+    opts = eexec.ExecOptions(list(command), interactive, tty, detach, [*envs, *env], workdir, user, privileged,
+                             keys)
+    obj = ctx.find_root().obj or {}  # the store's paths as `engine()` takes them, without building an Engine
+    return eexec.exec_named(root_ or obj.get("root"), runroot_ or obj.get("runroot"), name, opts)

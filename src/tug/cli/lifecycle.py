@@ -33,7 +33,7 @@ def each(ctx: flags.Context, names: tuple[str, ...], act: Callable[[Any, Any], o
 @flags.command("start")
 @flags.option("-a", "--attach", is_flag=True)
 @flags.option("-i", "--interactive", is_flag=True)
-@flags.option("--detach-keys", hidden=True)
+@flags.option("--detach-keys")
 @flags.argument("names", nargs=-1, required=True)
 @store_options
 @flags.pass_context
@@ -44,6 +44,7 @@ def start(ctx, attach, interactive, detach_keys, names, root_, runroot_) -> int:
 
     if not (attach or interactive):
         return each(ctx, names, lambda eng, c: lifecycle.start(eng, c), root_, runroot_)
+    keys = _detach_keys(detach_keys)
     if len(names) > 1:
         raise flags.UsageError("you cannot start and attach multiple containers at once")
     eng = engine(ctx, root_, runroot_)
@@ -52,7 +53,7 @@ def start(ctx, attach, interactive, detach_keys, names, root_, runroot_) -> int:
     sock = lifecycle.start(eng, ctr, {"stdin": stdin, "stdout": True, "stderr": True,
                                       "resize": erun.attach_request(ctr.options)["resize"]})
     assert sock is not None
-    return erun.finish_attached(eng, ctr, sock, ctr.options.tty, stdin, True)
+    return erun.finish_attached(eng, ctr, sock, ctr.options.tty, stdin, True, keys)
 
 
 @flags.command("stop")
@@ -154,7 +155,7 @@ def rename(ctx, old, new, root_, runroot_) -> int:
 @flags.command("attach")
 @flags.option("--no-stdin", is_flag=True)
 @flags.option("--sig-proxy", type=flags.BOOL, default=True)
-@flags.option("--detach-keys", hidden=True)
+@flags.option("--detach-keys")
 @flags.argument("name")
 @store_options
 @flags.pass_context
@@ -164,6 +165,7 @@ def attach(ctx, no_stdin, sig_proxy, detach_keys, name, root_, runroot_) -> int:
     from tug.engine import run as erun
     from tug.errors import Conflict
 
+    keys = _detach_keys(detach_keys)
     eng = engine(ctx, root_, runroot_)
     ctr = containers.find(eng, name)
     lifecycle.refresh(eng, ctr)
@@ -173,4 +175,13 @@ def attach(ctx, no_stdin, sig_proxy, detach_keys, name, root_, runroot_) -> int:
     stdin = ctr.options.interactive and not no_stdin
     sock = lifecycle.connect(eng, ctr, {"stdin": stdin, "stdout": True, "stderr": True,
                                         "resize": erun.attach_request(ctr.options)["resize"]})
-    return erun.finish_attached(eng, ctr, sock, ctr.options.tty, stdin, sig_proxy)
+    return erun.finish_attached(eng, ctr, sock, ctr.options.tty, stdin, sig_proxy, keys)
+
+
+def _detach_keys(text: str | None) -> bytes | None:
+    """docker's `--detach-keys` (None: ctrl-p,ctrl-q), refused before anything is started."""
+    if text is None:
+        return None
+    from tug.engine.attach import parse_detach_keys
+
+    return parse_detach_keys(text)

@@ -89,7 +89,7 @@ def to_options(kw: dict[str, Any], detach: bool = False) -> RunOptions:
 @run_flags
 @flags.option("-d", "--detach", is_flag=True, default=False)
 @flags.option("--sig-proxy", type=flags.BOOL, default=True, show_default=True)
-@flags.option("--detach-keys", hidden=True)
+@flags.option("--detach-keys")
 @store_options
 @flags.pass_context
 def run(ctx: flags.Context, detach: bool, sig_proxy: bool, detach_keys: str | None, root_: str | None,
@@ -97,9 +97,14 @@ def run(ctx: flags.Context, detach: bool, sig_proxy: bool, detach_keys: str | No
     """Run a command in a new container."""
     from tug.engine import run as engine_run
 
+    keys = None
+    if detach_keys is not None:
+        from tug.engine.attach import parse_detach_keys
+
+        keys = parse_detach_keys(detach_keys)  # a bad sequence fails before anything is created
     opts = to_options(kw, detach)
     eng = engine(ctx, root_, runroot_)
-    ctr, code = engine_run.run(eng, opts, sig_proxy=sig_proxy, on_event=_pull_printer())
+    ctr, code = engine_run.run(eng, opts, sig_proxy=sig_proxy, on_event=_pull_printer(), detach_keys=keys)
     if detach:
         flags.echo(ctr.id)
     return code

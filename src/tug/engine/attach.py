@@ -7,19 +7,68 @@ from a `-it` session and leaves the container running.
 
 from __future__ import annotations
 
+import _signal as signal
 import os
 import select
-import signal
-import socket
 import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tug.engine import streams
+from tug.engine import runstate, streams
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
 
 PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
            signal.SIGALRM, signal.SIGCONT)
 DETACH_KEYS = b"\x10\x11"  # ctrl-p ctrl-q
+_CTRL = {**{f"ctrl-{chr(c)}": bytes([c - 96]) for c in range(ord("a"), ord("z") + 1)},
+         "ctrl-@": b"\x00", "ctrl-[": b"\x1b", "ctrl-\\": b"\x1c", "ctrl-]": b"\x1d", "ctrl-^": b"\x1e",
+         "ctrl-_": b"\x1f"}
+
+
+def parse_detach_keys(text: str | None) -> bytes:
+    """docker's `--detach-keys`: comma-separated keys, each one character or `ctrl-<value>` (a-z, @, [, \\, ], ^,
+    _); None gives the default ctrl-p,ctrl-q."""
+    from tug.errors import Invalid
+
+    if text is None:
+        return DETACH_KEYS
+    out = bytearray()
+    for key in text.split(","):
+        if len(key) == 1:
+            out += key.encode()
+        elif key.lower() in _CTRL:
+            out += _CTRL[key.lower()]
+        else:
+            raise Invalid(f"invalid detach keys ({text}): unknown character '{key}'",
+                          hint="keys are letters or ctrl-<value>, comma-separated, e.g. ctrl-p,ctrl-q")
+    if not out:
+        raise Invalid(f"invalid detach keys ({text!r})")
+    return bytes(out)
+
+
+class DetachMatcher:
+    """Finds the detach sequence in what the user types; bytes that might start it are held back until the next
+    keystroke tells (then sent on, as docker's escape proxy does)."""
+
+    def __init__(self, keys: bytes) -> None:
+        self.keys = keys
+        self.held = b""
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        """(bytes to pass on, whether the sequence was typed)."""
+        data = self.held + data
+        self.held = b""
+        at = data.find(self.keys)
+        if at >= 0:
+            return data[:at], True
+        for n in range(min(len(self.keys) - 1, len(data)), 0, -1):
+            if data.endswith(self.keys[:n]):
+                self.held = data[-n:]
+                return data[:-n], False
+        return data, False
 
 
 def terminal_size(fd: int = 1) -> tuple[int, int] | None:
@@ -59,7 +108,7 @@ def raw_terminal(fd: int) -> Iterator[None]:
 
 
 @contextmanager
-def _signals(handler: Callable[[int], None], sigs: tuple[signal.Signals, ...]) -> Iterator[None]:
+def _signals(handler: Callable[[int], None], sigs: tuple[int, ...]) -> Iterator[None]:
     old = {s: signal.signal(s, lambda n, _f: handler(n)) for s in sigs}
     try:
         yield
@@ -69,7 +118,7 @@ def _signals(handler: Callable[[int], None], sigs: tuple[signal.Signals, ...]) -
 
 
 def relay(sock: socket.socket, *, tty: bool, stdin: bool, sig_proxy: bool = True, stdout: int = 1,
-          stderr: int = 2) -> int | None:
+          stderr: int = 2, detach_keys: bytes | None = None) -> int | None:
     """Pump between our stdio and an attached monitor socket until the container's process ends.
 
     Returns its exit code, or None when the monitor went away (or we detached) without one.
@@ -85,7 +134,7 @@ def relay(sock: socket.socket, *, tty: bool, stdin: bool, sig_proxy: bool = True
         if size:
             send(streams.RESIZE, struct.pack("!HH", *size))
 
-    sigs: list[signal.Signals] = []
+    sigs: list[int] = []
     handler: Callable[[int], None] = on_winch
     if tty:
         sigs = [signal.SIGWINCH]
@@ -99,7 +148,7 @@ def relay(sock: socket.socket, *, tty: bool, stdin: bool, sig_proxy: bool = True
     with raw, _signals(handler, tuple(sigs)):
         if tty:
             on_winch(0)
-        return _pump(sock, stdin, stdout, stderr, detachable=tty and stdin)
+        return _pump(sock, stdin, stdout, stderr, DetachMatcher(detach_keys or DETACH_KEYS) if tty and stdin else None)
 
 
 @contextmanager
@@ -107,14 +156,13 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-def _pump(sock: socket.socket, stdin: bool, out: int, err: int, detachable: bool) -> int | None:
+def _pump(sock: socket.socket, stdin: bool, out: int, err: int, detach: DetachMatcher | None) -> int | None:
     dec = streams.Decoder()
     poll = select.poll()
     poll.register(sock.fileno(), select.POLLIN)
     reading_stdin = stdin
     if reading_stdin:
         poll.register(0, select.POLLIN)
-    pending = b""
     while True:
         try:
             events = poll.poll()
@@ -131,18 +179,13 @@ def _pump(sock: socket.socket, stdin: bool, out: int, err: int, detachable: bool
                     reading_stdin = False
                     _sendall(sock, streams.frame(streams.STDIN_EOF))
                     continue
-                if detachable:
-                    data = pending + data
-                    if DETACH_KEYS in data:
-                        before = data[:data.index(DETACH_KEYS)]
-                        if before:
-                            _sendall(sock, streams.frame(streams.STDIN, before))
-                        return None
-                    pending = b""
-                    if data.endswith(DETACH_KEYS[:1]):
-                        pending, data = data[-1:], data[:-1]
+                detached = False
+                if detach is not None:
+                    data, detached = detach.feed(data)
                 if data:
                     _sendall(sock, streams.frame(streams.STDIN, data))
+                if detached:
+                    return None
                 continue
             try:
                 chunk = sock.recv(65536)
@@ -166,29 +209,50 @@ def _sendall(sock: socket.socket, data: bytes) -> None:
         pass
 
 
-def relay_pty(master: int, interactive: bool, ended: Callable[[], bool]) -> None:
-    """Relay a pty master to our stdio (raw mode, resizes) until the other side closes."""
-    def on_winch(_n: int) -> None:
-        import fcntl
-        import termios
+def _copy_winsize(master: int) -> None:
+    import fcntl
+    import termios
 
+    for fd in (0, 1):
         try:
-            fcntl.ioctl(master, termios.TIOCSWINSZ, fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8))
+            fcntl.ioctl(master, termios.TIOCSWINSZ, fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+            return
         except OSError:
-            pass
+            continue
 
-    with raw_terminal(0) if interactive else _nothing(), _signals(on_winch, (signal.SIGWINCH,)):
+
+def relay_pty(master: int, interactive: bool, ended: Callable[[], bool],
+              detach_keys: bytes = DETACH_KEYS) -> bool:
+    """Relay a pty master to our stdio (raw mode, resizes) until the other side closes (False) or the user types
+    the detach keys (True)."""
+    return _pty_loop(master, interactive, detach_keys, None, ended) is _DETACHED
+
+
+_DETACHED = -1
+
+
+def _pty_loop(master: int, interactive: bool, detach_keys: bytes, sock: socket.socket | None,
+              ended: Callable[[], bool] | None) -> int | None:
+    """The pty relay. With `sock` (the monitor's exec), it also watches the socket for EXIT and returns that code
+    once the pty's output is drained; otherwise `ended()` is polled. _DETACHED when the detach keys were typed."""
+    detach = DetachMatcher(detach_keys) if interactive else None
+    with raw_terminal(0) if interactive else _nothing(), \
+            _signals(lambda _n: _copy_winsize(master), (signal.SIGWINCH,)):
         poll = select.poll()
         poll.register(master, select.POLLIN)
         if interactive:
             poll.register(0, select.POLLIN)
+        dec = streams.Decoder()
+        if sock is not None:
+            poll.register(sock.fileno(), select.POLLIN)
+        master_open = True
         while True:
             try:
-                events = poll.poll(200)
+                events = poll.poll(200 if ended is not None else -1)
             except InterruptedError:
                 continue
-            if not events and ended():
-                return
+            if not events and ended is not None and ended():
+                return None
             for fd, _ev in events:
                 if fd == 0:
                     try:
@@ -198,15 +262,120 @@ def relay_pty(master: int, interactive: bool, ended: Callable[[], bool]) -> None
                     if not data:
                         poll.unregister(0)
                         continue
+                    detached = False
+                    if detach is not None:
+                        data, detached = detach.feed(data)
                     try:
                         streams.write_all(master, data)
                     except OSError:
-                        return
+                        pass
+                    if detached:
+                        return _DETACHED
+                    continue
+                if sock is not None and fd == sock.fileno():
+                    try:
+                        chunk = sock.recv(65536)
+                    except OSError:
+                        chunk = b""
+                    if not chunk:
+                        return None
+                    for kind, payload in dec.feed(chunk):
+                        if kind == streams.EXIT:
+                            if master_open:
+                                _drain_pty(master)
+                            return int(payload)
                     continue
                 try:
                     data = os.read(master, 65536)
                 except OSError:  # EIO: the last slave closed
                     data = b""
                 if not data:
-                    return
+                    if sock is None:
+                        return None
+                    poll.unregister(master)  # the exit code is still to come from the monitor
+                    master_open = False
+                    continue
                 streams.write_all(1, data)
+
+
+def _drain_pty(master: int) -> None:
+    """What the process wrote just before it ended, without waiting for a slave some other process keeps open."""
+    os.set_blocking(master, False)
+    try:
+        while data := os.read(master, 65536):
+            streams.write_all(1, data)
+    except OSError:  # EAGAIN: nothing more now; EIO: no slave left
+        pass
+
+
+def relay_exec_tty(sock: socket.socket, rundir: str, process: bytes, interactive: bool, detach_keys: bytes) -> int:
+    """`exec -t` through the monitor: a console socket for the runtime to send the pty master on, the request, then
+    the relay until the monitor reports the exit code. Detaching returns 0 and leaves the process running."""
+    import _socket
+
+    tag = f"exec-{os.getpid()}.sock"
+    dfd = os.open(rundir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    path = f"/proc/{os.getpid()}/fd/{dfd}/{tag}"
+    srv = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    master = -1
+    try:
+        srv.bind(path)
+        srv.listen(1)
+        head = runstate.dumps({"detach": False, "console": path}).encode()
+        sock.sendall(streams.frame(streams.EXEC, head + b"\n" + process))
+        poll = select.poll()
+        poll.register(srv.fileno(), select.POLLIN)
+        poll.register(sock.fileno(), select.POLLIN)
+        while master < 0:
+            for fd, _ev in poll.poll():
+                if fd == sock.fileno():  # the monitor answers before the pty came: the exec failed
+                    from tug.engine.exec import wait_exec
+
+                    return wait_exec(sock, proxy_signals=False)
+                conn_fd, _ = srv._accept()
+                conn = _socket.socket(fileno=conn_fd)
+                try:
+                    conn.settimeout(30)
+                    fds = _recv_fds(conn)
+                finally:
+                    conn.close()
+                if fds:
+                    master = fds[0]
+                    for extra in fds[1:]:
+                        os.close(extra)
+        _copy_winsize(master)
+        code = _pty_loop(master, interactive, detach_keys, sock, None)
+        if code == _DETACHED:  # the monitor keeps the pty from now on, so the process runs on
+            import _socket
+
+            anc = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", master))]
+            try:
+                sock.sendmsg([streams.frame(streams.PTY)], anc)
+            except OSError:
+                pass
+            return 0
+        if code is None:
+            streams.write_all(2, b"tug: the container's monitor went away during the exec\n")
+            return 137
+        return code
+    finally:
+        if master >= 0:
+            os.close(master)
+        srv.close()
+        try:
+            os.unlink(tag, dir_fd=dfd)
+        except FileNotFoundError:
+            pass
+        os.close(dfd)
+
+
+def _recv_fds(conn: socket.socket, maxfds: int = 4) -> list[int]:
+    import _socket
+
+    _msg, anc, _flags, _addr = conn.recvmsg(4096, _socket.CMSG_SPACE(maxfds * 4), _socket.MSG_CMSG_CLOEXEC)
+    fds: list[int] = []
+    for level, kind, data in anc:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            n = len(data) // 4
+            fds.extend(struct.unpack(f"{n}i", data[:n * 4]))
+    return fds

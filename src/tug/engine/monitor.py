@@ -33,6 +33,7 @@ from tug.engine.restart import Policy, next_delay, should_restart
 from tug.engine.runstate import dumps, loads, now_rfc3339, start_ticks, write_json
 
 READ = select.POLLIN | select.POLLHUP | select.POLLERR
+FDS_SPACE = socket.CMSG_SPACE(8 * 4)  # room for the fds a client may send (an exec's three)
 CHUNK = 65536
 CLIENT_BUFFER_LIMIT = 8 * 1024 * 1024
 
@@ -78,6 +79,8 @@ class Client:
         self.wants = wants
         self.out = bytearray()
         self.closing = False
+        self.fds: list[int] = []  # received with SCM_RIGHTS (an exec's stdio)
+        self.exec_pid = 0  # the child serving this client's exec
 
     def send(self, kind: int, payload: bytes = b"") -> None:
         if len(self.out) < CLIENT_BUFFER_LIMIT:
@@ -97,6 +100,10 @@ class Monitor(ProbeMixin):
                             "StartedAt": "", "FinishedAt": "", "RestartCount": int(cfg.get("restart_count", 0)),
                             "MonitorPid": os.getpid(), "MonitorStart": start_ticks(os.getpid()), "Final": False}
         self.inproc = bool(cfg.get("inproc")) and _sealed()
+        if self.inproc:
+            self.state["Exec"] = True  # `tug exec` may ask this monitor to fork the exec (monitor_exec)
+        self.execs: dict[int, tuple[Client, int]] = {}  # pid of an exec's child -> (its client, its error fd)
+        self.exec_ptys: dict[int, int] = {}  # pty master of a detached `exec -it` -> pid of the exec's child
         self.clients: dict[int, Client] = {}
         self.outputs: dict[int, str] = {}  # fd -> stream name
         self.stdin_fd = -1
@@ -371,6 +378,8 @@ class Monitor(ProbeMixin):
                     self._read_output(fd)
                 elif fd in self.clients:
                     self._client_event(self.clients[fd], ev)
+                elif fd in self.exec_ptys:
+                    self._drain_exec_pty(fd)
                 elif fd == self.stdin_fd:
                     if ev & (select.POLLERR | select.POLLHUP):
                         self.stdin_buf.clear()
@@ -416,7 +425,9 @@ class Monitor(ProbeMixin):
             code = os.waitstatus_to_exitcode(status)
             if code < 0:
                 code = 128 - code
-            if self.probe is not None and pid == self.probe["pid"]:
+            if pid in self.execs:
+                self._exec_done(pid, code)
+            elif self.probe is not None and pid == self.probe["pid"]:
                 self._probe_done(code)
             elif pid == self.init_pid and self._container_exited(code):
                 return True
@@ -462,11 +473,15 @@ class Monitor(ProbeMixin):
             self._flush_client(c)
         if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
             try:
-                data = c.sock.recv(CHUNK)
+                data, anc, _flags, _addr = c.sock.recvmsg(CHUNK, FDS_SPACE, socket.MSG_CMSG_CLOEXEC)
             except BlockingIOError:
                 return
             except OSError:
-                data = b""
+                data, anc = b"", []
+            for level, kind, blob in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    n = len(blob) // 4
+                    c.fds.extend(struct.unpack(f"{n}i", blob[:n * 4]))
             if not data:
                 self._drop(fd)
                 return
@@ -486,8 +501,21 @@ class Monitor(ProbeMixin):
             self._flush_stdin()
         elif kind == fr.RESIZE and self.tty and self.stdin_fd >= 0:
             _set_winsize(self.stdin_fd, *struct.unpack("!HH", payload))
+        elif kind == fr.SIGNAL and c.exec_pid:
+            _kill(c.exec_pid, int(payload))  # the exec's child passes it on to the process
         elif kind == fr.SIGNAL and self.init_pid:
             _kill(self.init_pid, int(payload))
+        elif kind == fr.EXEC:
+            self._exec(c, payload)
+        elif kind == fr.PTY:
+            fds, c.fds = c.fds, []
+            if c.exec_pid and fds:
+                self.exec_ptys[fds[0]] = c.exec_pid
+                os.set_blocking(fds[0], False)
+                self.poll.register(fds[0], READ)
+                fds = fds[1:]
+            for fd in fds:
+                os.close(fd)
         elif kind == fr.KILL:
             self.no_restart = True
             if self.init_pid:
@@ -529,6 +557,9 @@ class Monitor(ProbeMixin):
         except KeyError:
             pass
         c.sock.close()
+        for extra in c.fds:
+            os.close(extra)
+        c.fds.clear()
         if self.stdin_once and not self.tty and not c.closing and c.wants and c.wants.get("stdin"):
             self.stdin_eof = True  # what it sent still goes in first, then the container's stdin is closed
             self._flush_stdin()
@@ -562,6 +593,79 @@ class Monitor(ProbeMixin):
             os.close(fd)
             self.stdin_fd = -1
 
+    # --- exec ------------------------------------------------------------------------------------------------
+
+    def _exec(self, c: Client, payload: bytes) -> None:
+        """EXEC: the first line is JSON ({"detach": bool, "console": path or null}), the rest the process document;
+        the client's stdin, stdout and stderr came with it. Forks the runtime's exec (monitor_exec)."""
+        from tug.engine import monitor_exec
+
+        fds, c.fds = c.fds, []
+        try:
+            head, _, process = payload.partition(b"\n")
+            req = loads(head.decode())
+            if not self.inproc or not self.init_pid or c.exec_pid:
+                raise StartFailed(f"container {self.id} is not running" if not self.init_pid
+                                  else "this monitor cannot run execs", 126)
+            if len(fds) != 3:
+                null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+                fds, extra = [null, null, null], fds
+                for fd in extra:
+                    os.close(fd)
+            root = monitor_exec.runtime_root(self.cfg["runtime"])
+            pid, err_r = monitor_exec.spawn(root, self.id, process, fds, bool(req.get("detach")), req.get("console"))
+        except (StartFailed, OSError, ValueError) as e:
+            c.send(fr.ERROR, str(e).encode())
+            c.send(fr.EXIT, str(getattr(e, "code", 126)).encode())
+            c.closing = True
+            self._flush_client(c)
+            return
+        finally:
+            for fd in set(fds):
+                os.close(fd)
+        c.exec_pid = pid
+        self.execs[pid] = (c, err_r)
+
+    def _drain_exec_pty(self, fd: int, closing: bool = False) -> None:
+        """A detached exec's output goes nowhere (as docker's), but is read so that the process never blocks."""
+        try:
+            while os.read(fd, CHUNK):
+                pass
+        except BlockingIOError:
+            if not closing:
+                return
+        except OSError:  # EIO: the process and everything it started closed the pty
+            pass
+        self.poll.unregister(fd)
+        del self.exec_ptys[fd]
+        os.close(fd)
+
+    def _exec_done(self, pid: int, code: int) -> None:
+        from tug.engine import monitor_exec
+
+        for fd in [fd for fd, owner in self.exec_ptys.items() if owner == pid]:
+            self._drain_exec_pty(fd, closing=True)
+        c, err_r = self.execs.pop(pid)
+        text = monitor_exec.read_error(err_r)
+        if self.clients.get(c.sock.fileno()) is not c:
+            return  # the client went away: the exec ran to its end all the same
+        if text:
+            c.send(fr.ERROR, text.encode())
+        c.send(fr.EXIT, str(code).encode())
+        c.exec_pid = 0
+        c.closing = True
+        self._flush_client(c)
+
+    def _end_execs(self) -> None:
+        """The container ended: its execs' processes died with its pid namespace; report them before leaving."""
+        for pid in list(self.execs):
+            try:
+                _, status = os.waitpid(pid, 0)
+                code = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:
+                code = -9
+            self._exec_done(pid, 128 - code if code < 0 else code)
+
     # --- the end of a run --------------------------------------------------------------------------------------
 
     def _container_exited(self, code: int) -> bool:
@@ -581,6 +685,8 @@ class Monitor(ProbeMixin):
         self.stop_deadline = 0.0
         self.state.update(Status="exited", Pid=0, ExitCode=code, OOMKilled=oom, FinishedAt=now_rfc3339())
         for c in list(self.clients.values()):
+            if c.exec_pid:
+                continue  # an exec's client gets its process's own exit code (_exec_done)
             c.send(fr.EXIT, str(code).encode())  # sent once the run is recorded (and, with --rm, removed)
             c.closing = True
         if should_restart(self.policy, code, self.state["RestartCount"], self.no_restart):
@@ -610,6 +716,7 @@ class Monitor(ProbeMixin):
                 self._finish()
 
     def _finish(self) -> bool:
+        self._end_execs()
         self.unmount_rootfs()
         self.state["Final"] = True
         self.state["Status"] = "exited"

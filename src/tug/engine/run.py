@@ -18,7 +18,8 @@ def attach_request(opts: RunOptions) -> dict[str, object]:
             "resize": terminal_size() if opts.tty else None}
 
 
-def run(eng: Engine, opts: RunOptions, sig_proxy: bool = True, on_event: Any = None) -> tuple[Container, int]:
+def run(eng: Engine, opts: RunOptions, sig_proxy: bool = True, on_event: Any = None,
+        detach_keys: bytes | None = None) -> tuple[Container, int]:
     """Returns the container and the exit code (0 for `-d`, once the container is running)."""
     # the monitor's interpreter starts on the other CPU while this one creates the container
     pending = lifecycle.PendingMonitor(eng, attach=not opts.detach)
@@ -35,15 +36,16 @@ def run(eng: Engine, opts: RunOptions, sig_proxy: bool = True, on_event: Any = N
         raise
     if sock is None:
         return ctr, 0
-    return ctr, finish_attached(eng, ctr, sock, opts.tty, opts.interactive, sig_proxy)
+    return ctr, finish_attached(eng, ctr, sock, opts.tty, opts.interactive, sig_proxy, detach_keys)
 
 
-def finish_attached(eng: Engine, ctr: Container, sock, tty: bool, stdin: bool, sig_proxy: bool) -> int:
+def finish_attached(eng: Engine, ctr: Container, sock, tty: bool, stdin: bool, sig_proxy: bool,
+                    detach_keys: bytes | None = None) -> int:
     """Relay until the container's process ends; its exit code. Detaching (ctrl-p ctrl-q) returns 0."""
     from tug.engine.attach import relay
 
     try:
-        code = relay(sock, tty=tty, stdin=stdin, sig_proxy=sig_proxy)
+        code = relay(sock, tty=tty, stdin=stdin, sig_proxy=sig_proxy, detach_keys=detach_keys)
     finally:
         sock.close()
     if code is None:  # detached, or the monitor went away: ask the store what happened

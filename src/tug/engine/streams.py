@@ -20,6 +20,8 @@ RESIZE = 4  # "!HH" rows, columns
 SIGNAL = 5  # ASCII signal number, delivered as is (sig-proxy)
 KILL = 6  # ASCII signal number; the container is not restarted afterwards (docker kill)
 STOP = 7  # ASCII "timeout signal": signal, wait, SIGKILL; not restarted afterwards (docker stop)
+EXEC = 8  # JSON options line, then the process document; the caller's stdin/stdout/stderr attached (SCM_RIGHTS)
+PTY = 9  # an `exec -it` detached: its pty master attached (SCM_RIGHTS), kept and drained until the process ends
 
 # monitor -> client
 STDOUT = 16

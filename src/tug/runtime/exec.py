@@ -108,6 +108,9 @@ def cmd_exec(root: str, cid: str, args: list[str], o: dict[str, Any]) -> int:
         _child(proc, ns_fds, seccomp, console_fd, ctl_r, rep_w, own)
     for fd in [ctl_r, rep_w, *(f for f, _ in ns_fds)] + ([console_fd] if console_fd is not None else []):
         os.close(fd)
+    # the child joins the namespaces and prepares while the cgroup is joined (a cgroup v1 migration waits for an
+    # RCU grace period, milliseconds); it runs nothing of the container's before "go"
+    reader = sync.Reader(rep_r)
     try:
         joined = cgroup.Joined()
         joined.paths = c.cgroup_paths
@@ -115,14 +118,17 @@ def cmd_exec(root: str, cid: str, args: list[str], o: dict[str, Any]) -> int:
     except OSError as e:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
-        raise TugError(f"exec: joining the container's cgroup: {e.strerror}") from None
-    finally:
-        try:
-            os.write(ctl_w, b"go")
-        except BrokenPipeError:
-            pass
         os.close(ctl_w)
-    reader = sync.Reader(rep_r)
+        msg = reader.next()  # it may have failed on its own first (a missing command): that is the error to give
+        os.close(rep_r)
+        if msg is not None and msg.kind == "error":
+            raise msg.error() from None
+        raise TugError(f"exec: joining the container's cgroup: {e.strerror}") from None
+    try:
+        os.write(ctl_w, b"go")
+    except BrokenPipeError:
+        pass
+    os.close(ctl_w)
     msg = reader.next()
     os.close(rep_r)
     if msg is not None and msg.kind == "error":
@@ -153,7 +159,6 @@ def _child(proc: dict[str, Any], ns_fds: list[tuple[int, int]], seccomp: process
             os.close(fd)
         os.setsid()
         prctl.set_dumpable(False)
-        sync.wait_go(ctl_r)
         for fd, flag in ns_fds:
             ns.setns(fd, flag)
             os.close(fd)
@@ -168,6 +173,7 @@ def _child(proc: dict[str, Any], ns_fds: list[tuple[int, int]], seccomp: process
         warnings: list[str] = []
         process.apply_rlimits(proc, warnings)
         path = process.lookup(proc["args"][0], env)
+        sync.wait_go(ctl_r)  # in the container's cgroup now
         process.finish(proc, path, env, seccomp)
     except TugError as e:
         code = e.exit_code

@@ -106,12 +106,15 @@ class Seccomp:
         self._load_bpf = load_bpf
         key = path = None
         if cache_dir:
-            import hashlib
+            try:
+                from _sha256 import sha256  # CPython's own: hashlib would load OpenSSL first (~3 ms)
+            except ImportError:
+                from hashlib import sha256
 
             from tug.runtime import jsonio
 
             text = jsonio.dumps({"p": profile, "nnp": no_new_privs, "v": 1})
-            key = hashlib.sha256(text.encode()).hexdigest()
+            key = sha256(text.encode()).hexdigest()
             path = os.path.join(cache_dir, key + ".bpf")
             try:
                 with open(path, "rb") as f:
