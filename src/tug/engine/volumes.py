@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,7 +61,7 @@ def create(eng: Engine, name: str | None = None, labels: dict[str, str] | None =
     """Create a volume (a named one that exists is returned as it is, as docker does)."""
     from tug.spec.mount_flags import _VOLUME_NAME
 
-    name = name or secrets.token_hex(32)
+    name = name or os.urandom(32).hex()
     if not _VOLUME_NAME.match(name):
         raise Invalid(f'"{name}" includes invalid characters for a local volume name, only '
                       '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed')
@@ -233,6 +231,8 @@ def _copy_child(spec: Any, todo: list[dict[str, Any]], eng: Engine) -> None:
         except (OSError, SystemFailure):
             continue  # nothing there in the image
         src = f"/proc/self/fd/{fd}/."
+        import subprocess  # only to pre-fill a volume from the image
+
         r = subprocess.run(["cp", "-a", src, str(data_dir(eng, m["source"]))], pass_fds=(fd,), capture_output=True,
                            text=True)
         if r.returncode != 0:

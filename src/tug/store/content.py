@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -199,7 +198,7 @@ class Ingest:
         except OSError as e:
             if e.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
                 raise
-            self._name = idir / f"{uuid.uuid4().hex}.tmp"
+            self._name = idir / f"{os.urandom(16).hex()}.tmp"
             self._fd = os.open(self._name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             fcntl.flock(self._fd, fcntl.LOCK_EX)  # tells recover() the file is live
 
