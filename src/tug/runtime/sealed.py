@@ -101,7 +101,8 @@ def ensure_sealed(args: list[str]) -> None:
 
     fd = sealed_copy("/proc/self/exe")
     site = os.path.dirname(os.path.dirname(os.path.abspath(tug.__file__)))
-    code = (f"import sys; sys.path.insert(0, {site!r}); from tug.runtime.main import main; c = main(); "
+    code = (f"import gc; gc.disable(); import sys; sys.path.insert(0, {site!r}); from tug.runtime.main import main; "
+            "c = main(); "
             "sys.stdout.flush(); sys.stderr.flush(); import os; os._exit(c)")
     path = f"/proc/self/fd/{fd}"  # execve opens it before close-on-exec closes the fd
     os.execv(path, [path, "-I", "-S", "-c", code, *args])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import select
 
 from tug.errors import Conflict, SystemFailure
 from tug.runtime import state
@@ -13,6 +12,8 @@ from tug.sys.proc import is_alive
 
 def release(c: Container) -> None:
     """Read the exec fifo (the init blocks opening its write end), then remove it: the container is running."""
+    import select
+
     try:
         fd = os.open(c.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
