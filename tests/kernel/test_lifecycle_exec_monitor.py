@@ -109,6 +109,9 @@ def test_exec_it_custom_detach_keys_leave_the_process_running(busybox_tug):
     assert _host_pids_of(busybox_tug, "mdk", "sleep\x00321")  # still running
     r = busybox_tug("exec", "-it", "--detach-keys", "alt-x", "mdk", "true")
     assert r.returncode != 0 and "detach keys" in r.stderr
+    # -dt: a terminal, kept by the monitor while the process runs on without us
+    assert busybox_tug("exec", "-dt", "mdk", "sh", "-c", "sleep 0.5; tty > /tmp/t", check=True).stdout == ""
+    wait_until(lambda: busybox_tug("exec", "mdk", "cat", "/tmp/t").stdout.startswith("/dev/pts/"), what="tty")
     busybox_tug("rm", "-f", "mdk", check=True)
     assert_no_leftovers(busybox_tug, [cid])
 

@@ -308,9 +308,11 @@ def _drain_pty(master: int) -> None:
         pass
 
 
-def relay_exec_tty(sock: socket.socket, rundir: str, process: bytes, interactive: bool, detach_keys: bytes) -> int:
+def relay_exec_tty(sock: socket.socket, rundir: str, process: bytes, interactive: bool, detach_keys: bytes,
+                   detach: bool = False) -> int:
     """`exec -t` through the monitor: a console socket for the runtime to send the pty master on, the request, then
-    the relay until the monitor reports the exit code. Detaching returns 0 and leaves the process running."""
+    the relay until the monitor reports the exit code. Detaching (or `-d`) hands the pty to the monitor, returns 0
+    and leaves the process running."""
     import _socket
 
     tag = f"exec-{os.getpid()}.sock"
@@ -344,10 +346,8 @@ def relay_exec_tty(sock: socket.socket, rundir: str, process: bytes, interactive
                     for extra in fds[1:]:
                         os.close(extra)
         _copy_winsize(master)
-        code = _pty_loop(master, interactive, detach_keys, sock, None)
+        code = _DETACHED if detach else _pty_loop(master, interactive, detach_keys, sock, None)
         if code == _DETACHED:  # the monitor keeps the pty from now on, so the process runs on
-            import _socket
-
             anc = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", master))]
             try:
                 sock.sendmsg([streams.frame(streams.PTY)], anc)

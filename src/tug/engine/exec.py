@@ -130,7 +130,7 @@ def _document(base: dict[str, Any], opts: ExecOptions, pid: int, env: dict[str, 
 
         cli_env = resolve_cli_env(opts.env, env)
     return process_document(base, opts.command, cli_env, opts.workdir, _user(pid, opts.user) if opts.user else None,
-                            opts.tty and not opts.detach, _all_caps() if opts.privileged else None)
+                            opts.tty, _all_caps() if opts.privileged else None)
 
 
 def prepare(eng: Engine, ctr: Container, opts: ExecOptions) -> dict[str, Any]:
@@ -195,11 +195,12 @@ def _through_monitor(root: str, runroot: str, name: str, opts: ExecOptions) -> i
     if sock is None:
         return None
     try:
-        if opts.tty and not opts.detach:
+        if opts.tty:
             from tug.engine import attach
 
             return attach.relay_exec_tty(sock, rd, runstate.dumps(process).encode(), opts.interactive,
-                                         attach.DETACH_KEYS if opts.detach_keys is None else opts.detach_keys)
+                                         attach.DETACH_KEYS if opts.detach_keys is None else opts.detach_keys,
+                                         opts.detach)
         head = {"detach": opts.detach, "console": None}
         fds = [] if opts.detach else _stdio(opts.interactive)
         try:
