@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Pull of a Debian bookworm minbase image from a loopback registry: tug against docker/podman, skopeo as floor.
 
-Usage: .venv/bin/python bench/pull_bench.py [--runs N] [--rootfs-tar PATH]
+Usage: .venv/bin/python bench/pull_bench.py [--runs N] [--rootfs-tar PATH] [--settle SECONDS]
 
 The image is made here: `mmdebstrap --variant=minbase --format=tar bookworm` (or an existing rootfs tar, e.g. the
 one ../shared/peers/setup-peers.sh made under $P/work), repacked with umoci and pushed with skopeo (Docker v2s2) to
@@ -13,6 +13,12 @@ Measured, each from a cold cache per run:
 - `skopeo copy docker://... dir:` (download only): the floor;
 - tug's registry client alone (`fetch_blobs_parallel` into hashing sinks, in this process): download only.
 Goal (issue 4): tug's pull at most 0.3 x docker's.
+
+Each run starts by removing what the previous one unpacked. On ext4 without a journal (this machine's root), inodes
+freed in the last minute (six while their inode table is dirty) are skipped one by one when new ones are allocated,
+so a tree unpacked right after an equally large one was removed can take several times longer, for every engine,
+depending on which block groups the file system picks. `--settle S` syncs and waits S seconds after each removal
+(65 lets the freed inodes age out) to measure the engines without that effect.
 """
 
 from __future__ import annotations
@@ -85,6 +91,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--rootfs-tar")
+    ap.add_argument("--settle", type=float, default=0.0, help="sync and wait this long after each cleanup")
     opts = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tug-pull-bench-"))
     reg = rf.RegistryProcess(work / "registry")
@@ -97,6 +104,12 @@ def main() -> int:
         print(f"image {ref}: {sum(d.size for d in man.layers) / 1e6:.1f} MB compressed in {len(man.layers)} layer(s)")
         results: dict[str, float] = {}
         results["client"] = report("tug registry client (download only)", client_download(ref, opts.runs))
+
+        def settled(cmd: list[str]) -> list[str]:
+            if not opts.settle:
+                return cmd
+            return ["sh", "-c", '"$@"; sync; sleep "$0"', str(opts.settle), *cmd]
+
         dest = work / "skopeo-dir"
         results["skopeo"] = report("skopeo copy (download only)", time_runs(
             ["skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{ref}", f"dir:{dest}"], opts.runs,
@@ -106,7 +119,7 @@ def main() -> int:
         if subprocess.run([TUG, "pull", "--help"], env=env, capture_output=True).returncode == 0:
             try:
                 results["tug"] = report("tug pull", time_runs([TUG, "pull", "-q", ref], opts.runs, warmup=1, env=env,
-                                                              prepare=["rm", "-rf", str(root)]))
+                                                              prepare=settled(["rm", "-rf", str(root)])))
             except RuntimeError as e:
                 print(f"tug pull: {e}")
         else:
@@ -115,14 +128,14 @@ def main() -> int:
         if have(docker) and subprocess.run([docker, "info"], capture_output=True).returncode == 0:
             try:
                 results["docker"] = report("docker pull", time_runs([docker, "pull", "-q", ref], opts.runs, warmup=1,
-                                                                    prepare=[docker, "rmi", "-f", ref]))
+                                                                    prepare=settled([docker, "rmi", "-f", ref])))
             except RuntimeError as e:
                 print(f"docker: {e}")
         if have("podman"):
             try:
                 results["podman"] = report("podman pull", time_runs(
                     ["podman", "pull", "-q", "--tls-verify=false", ref], opts.runs, warmup=1, env=podman_env(),
-                    prepare=["podman", "rmi", "-f", ref]))
+                    prepare=settled(["podman", "rmi", "-f", ref])))
             except RuntimeError as e:
                 print(f"podman: {e}")
         for name in ("tug", "client"):
