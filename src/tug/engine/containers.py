@@ -40,10 +40,20 @@ class Container:
         return self.id[:12]
 
 
+_OPTION_NAMES: frozenset[str] = frozenset()
+
+
+def _option_names() -> frozenset[str]:
+    global _OPTION_NAMES
+    if not _OPTION_NAMES:  # once per process: `ps -a` reads a thousand rows
+        _OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(RunOptions))
+    return _OPTION_NAMES
+
+
 def _from_row(row: dict[str, Any]) -> Container:
     cfg = json.loads(row.get("config") or "{}")
     opts_dict = cfg.get("options") or {}
-    known = {f.name for f in dataclasses.fields(RunOptions)}
+    known = _option_names()
     opts = RunOptions(**{k: v for k, v in opts_dict.items() if k in known})
     return Container(row["id"], row["name"], row.get("image_id"), row.get("image_name") or "", row.get("created") or "",
                      opts, json.loads(row.get("state") or "{}"), cfg.get("extra") or {})
