@@ -1,10 +1,12 @@
 """The per-container monitor: a small detached process that runs one container from start to end.
 
-Started by `tug start`/`tug run` (double fork, setsid, a fresh interpreter with `-I -S`), it
+Started by `tug start`/`tug run` (double fork, setsid, a fresh interpreter with `-I -S` run from a sealed copy of
+the executable; `tug run` starts it ahead, while it creates the container, and hands it the run directory later), it
   - becomes a child subreaper and enters a private mount namespace where it mounts the container's overlay root
     (the host's mount table never sees it);
   - runs the OCI runtime's `create` (with a console socket for `-t`, receiving the pty master; otherwise pipes for
-    stdio) and `start`, and reports the outcome on a sync pipe to the command that started it;
+    stdio) and `start`, and reports the outcome on a sync pipe to the command that started it. tug-runtime's verbs
+    are forked from the monitor itself (`runtime_fork`), runc or crun are executed;
   - copies the container's output to the json-file log (with rotation) and to attached clients on a unix socket
     (`attach.sock` in the run directory), and their input to the container;
   - reaps the container's init, records the exit code, OOM kill and finish time in `state.json`, runs healthchecks,
