@@ -195,3 +195,15 @@ def test_attach_and_run_take_detach_keys(busybox_tug):
     assert busybox_tug("inspect", "-f", "{{.State.Status}}", "adk", check=True).stdout == "running\n"
     busybox_tug("rm", "-f", "adk", check=True)
     assert_no_leftovers(busybox_tug, [cid])
+
+
+def test_exec_workdir_in_proc_self_fd_reaches_no_host_directory(busybox_tug):
+    """CVE-2024-21626 for exec: the child forked from the monitor holds no host directory fd when it changes into
+    the workdir inside the container."""
+    cid = busybox_tug("run", "-d", "--network", "none", "--name", "mfd", "busybox", "sleep", "300",
+                      check=True).stdout.strip()
+    for n in range(12):
+        r = busybox_tug("exec", "-w", f"/proc/self/fd/{n}", "mfd", "sh", "-c", "pwd; ls ../../../../etc/shadow")
+        assert r.returncode != 0 and "shadow" not in r.stdout, (n, r.stdout, r.stderr)
+    busybox_tug("rm", "-f", "mfd", check=True)
+    assert_no_leftovers(busybox_tug, [cid])
