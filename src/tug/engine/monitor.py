@@ -606,9 +606,10 @@ class Monitor(ProbeMixin):
         try:
             head, _, process = payload.partition(b"\n")
             req = loads(head.decode())
-            if not self.inproc or not self.init_pid or c.exec_pid:
-                raise StartFailed(f"container {self.id} is not running" if not self.init_pid
-                                  else "this monitor cannot run execs", 126)
+            if not self.init_pid:
+                raise StartFailed(f"container {self.id} is not running", 126)
+            if not self.inproc or c.exec_pid:
+                raise StartFailed("this monitor runs no execs" if not self.inproc else "one exec per connection", 126)
             if len(fds) != 3:
                 null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
                 fds, extra = [null, null, null], fds
