@@ -78,3 +78,23 @@ def test_lookup_defaults_are_the_engines():
 
 def test_lookup_without_a_database(tmp_path):
     assert lookup.find_container(str(tmp_path), "anything") is None
+
+
+def test_lookup_resolves_as_the_store_does(tmp_path):
+    """Full id, exact name (a leading '/' allowed), unique id prefix; None for unknown or ambiguous, where the
+    store's find_container raises (the caller then takes the path that words the error)."""
+    from tug.errors import NotFound
+    from tug.store.metadata import Metadata
+
+    md = Metadata(tmp_path / "tug.db")
+    a, b = "ab" + "0" * 62, "ab" + "1" * 62
+    md.insert_container(a, "first", state={"Status": "running"})
+    md.insert_container(b, b[:12], state={})  # a name that looks like another container's id prefix
+    for ref, want in ((a, a), ("first", a), ("/first", a), ("ab0", a), (b[:12], b), ("ab1", b)):
+        row = lookup.find_container(str(tmp_path), ref)
+        assert row is not None and row["id"] == want == md.find_container(ref)["id"], ref
+    assert '"running"' in lookup.find_container(str(tmp_path), "first")["state"]
+    for ref in ("ab", "nothing", "", "ff"):
+        assert lookup.find_container(str(tmp_path), ref) is None
+        with pytest.raises((NotFound, Invalid)):
+            md.find_container(ref)
