@@ -63,14 +63,32 @@ def host_subnets() -> list[ipaddress.IPv4Network]:
     return nets
 
 
+def default_route_dev(route_table: str) -> str:
+    """The interface of the IPv4 default route (lowest metric, up) in /proc/net/route's text; "" when none."""
+    best: tuple[int, str] | None = None
+    for line in route_table.splitlines()[1:]:
+        f = line.split()
+        if len(f) < 8:
+            continue
+        try:
+            dest, flags, metric, mask = int(f[1], 16), int(f[3], 16), int(f[6]), int(f[7], 16)
+        except ValueError:
+            continue
+        if dest == 0 and mask == 0 and flags & 1 and (best is None or metric < best[0]):
+            best = (metric, f[0])
+    return best[1] if best else ""
+
+
 def default_route_mtu() -> int:
-    """The MTU of the interface holding the host's IPv4 default route (1500 when there is none)."""
+    """The MTU of the interface holding the host's IPv4 default route (1500 when there is none). Read from
+    /proc and /sys: an `ip route` process per container start cost milliseconds."""
     try:
-        routes = json.loads(ip(["-j", "-4", "route", "show", "default"]) or "[]")
-        dev = routes[0]["dev"] if routes else ""
+        with open("/proc/net/route") as f:
+            dev = default_route_dev(f.read())
         if dev:
-            return int(open(f"/sys/class/net/{dev}/mtu").read())
-    except (OSError, ValueError, KeyError, IndexError, SystemFailure):
+            with open(f"/sys/class/net/{dev}/mtu") as f:
+                return int(f.read())
+    except (OSError, ValueError):
         pass
     return 1500
 
