@@ -216,11 +216,12 @@ def _publish(eng: Engine, ctr: Container, addr: str) -> list[dict[str, Any]]:
             taken.add((r.host_ip, port, r.proto))
             mappings.append(ports.PortMapping(r.host_ip, port, r.container_port, r.proto))
         table = networks.table(eng)
-        nft.apply(nft.base(table) + nft.port_rules(table, ctr.id, addr, [(m.host_ip, m.host_port, m.container_port,
-                                                                          m.proto) for m in mappings]))
+        # recorded before the rules exist: the record's ports are what tells `release` to look for tagged rules
         rec = read_record(eng.runroot, ctr.id) or {}
         rec["ports"] = [m.to_json() for m in mappings]
         write_record(eng.runroot, ctr.id, rec)
+        nft.apply(nft.base(table) + nft.port_rules(table, ctr.id, addr, [(m.host_ip, m.host_port, m.container_port,
+                                                                          m.proto) for m in mappings]))
     return rec["ports"]
 
 

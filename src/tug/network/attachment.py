@@ -61,7 +61,7 @@ def release(runroot: Path, ctr_id: str) -> None:
             except Exception as e:  # noqa: BLE001 - keep freeing the rest
                 errors.append(e)
     try:
-        if rec.get("ports") or rec.get("endpoints"):
+        if rec.get("ports"):  # only published ports have rules of their own (written to the record first)
             nft.delete_tagged(rec["table"], rec["tag"])
     except Exception as e:  # noqa: BLE001
         errors.append(e)
