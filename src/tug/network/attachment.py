@@ -8,6 +8,7 @@ else (no database, no engine), so the per-container monitor can call it the mome
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,17 @@ def write_record(runroot: Path, ctr_id: str, rec: dict[str, Any]) -> None:
     tmp.replace(p)
 
 
+def _links_gone(names: list[str], wait: float = 0.25) -> None:
+    """Wait (briefly) for the kernel to remove these links with their namespace; delete those it keeps."""
+    deadline = time.monotonic() + wait
+    left = [n for n in names if links.link_exists(n)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.002)
+        left = [n for n in left if links.link_exists(n)]
+    for name in left:
+        links.delete_link(name)
+
+
 def sync_hosts(ep: dict[str, Any], leaving: str | None = None) -> None:
     """Rewrite this network's section in every member's hosts file (under the table's lock)."""
     table = ipam.AllocationTable(Path(ep["IpamDir"]), ipam.parse_subnet(ep["Subnet"]), ep["Gateway"])
@@ -46,27 +58,36 @@ def sync_hosts(ep: dict[str, Any], leaving: str | None = None) -> None:
 
 
 def release(runroot: Path, ctr_id: str) -> None:
-    """Undo `attach` from its record alone (no database): addresses, veths, hosts entries, nft rules, holder."""
+    """Undo `attach` from its record alone (no database): holder, nft rules, veths, addresses, hosts entries.
+
+    The holder goes first: the namespace ends with its last process and the kernel then removes each veth (both
+    ends) by itself in a few ms, where an `ip link del` waits on the same teardown synchronously (~25 ms). A link
+    still there after that (the namespace shared with another container) is deleted. Addresses are freed only once
+    their veth is gone."""
     rec = read_record(runroot, ctr_id)
     if rec is None:
         return
     errors: list[Exception] = []
-    for ep in rec.get("endpoints", {}).values():
-        for step in (lambda ep=ep: ipam.AllocationTable(Path(ep["IpamDir"]), ipam.parse_subnet(ep["Subnet"]),
-                                                        ep["Gateway"]).release(ctr_id),
-                     lambda ep=ep: links.delete_link(ep["HostIf"]),
-                     lambda ep=ep: sync_hosts(ep)):
-            try:
-                step()
-            except Exception as e:  # noqa: BLE001 - keep freeing the rest
-                errors.append(e)
+    h = rec.get("holder") or {}
+    holder.stop(int(h.get("pid") or 0), h.get("start"))
     try:
         if rec.get("ports"):  # only published ports have rules of their own (written to the record first)
             nft.delete_tagged(rec["table"], rec["tag"])
     except Exception as e:  # noqa: BLE001
         errors.append(e)
-    h = rec.get("holder") or {}
-    holder.stop(int(h.get("pid") or 0), h.get("start"))
+    endpoints = list(rec.get("endpoints", {}).values())
+    try:
+        _links_gone([ep["HostIf"] for ep in endpoints])
+    except Exception as e:  # noqa: BLE001
+        errors.append(e)
+    for ep in endpoints:
+        for step in (lambda ep=ep: ipam.AllocationTable(Path(ep["IpamDir"]), ipam.parse_subnet(ep["Subnet"]),
+                                                        ep["Gateway"]).release(ctr_id),
+                     lambda ep=ep: sync_hosts(ep)):
+            try:
+                step()
+            except Exception as e:  # noqa: BLE001 - keep freeing the rest
+                errors.append(e)
     record_path(runroot, ctr_id).unlink(missing_ok=True)
     if errors:
         raise errors[0]
