@@ -14,12 +14,12 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 def test_primer_writes_our_own_cgroup_and_nothing_moves():
     with open("/proc/self/cgroup") as f:
         before = f.read()
-    path = cgroup.own_procs_file()
-    if path is None:
+    j = cgroup.create("/tug-test-never-made", make=False)
+    if j.own_procs is None:
         pytest.skip("no cgroup hierarchy mounted at its root here")
-    with open(path) as f:
+    with open(j.own_procs) as f:
         assert str(os.getpid()) in f.read().split()  # it is the cgroup we are in
-    p = cgroup.prime()
-    p.wait()
+    cgroup.prime(j).wait()
     with open("/proc/self/cgroup") as f:
         assert f.read() == before
+    assert not any(os.path.exists(p) for p in j.paths)

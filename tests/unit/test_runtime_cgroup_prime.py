@@ -1,4 +1,5 @@
-"""tug-runtime's cgroup primer: which cgroup.procs it may write (only our own cgroup, where that is certain)."""
+"""tug-runtime's cgroup paths and primer: where the dirs go, which cgroup.procs the primer may write (only our own
+cgroup, where that is certain)."""
 
 from __future__ import annotations
 
@@ -15,33 +16,39 @@ HYBRID = """\
 """
 
 
-def write(tmp_path, mountinfo: str, own: str) -> tuple[str, str]:
+def plan(tmp_path, mountinfo: str, own: str, path: str = "/ctr") -> cgroup.Joined:
     (tmp_path / "mountinfo").write_text(mountinfo)
     (tmp_path / "cgroup").write_text(own)
-    return str(tmp_path / "mountinfo"), str(tmp_path / "cgroup")
+    return cgroup.create(path, str(tmp_path / "mountinfo"), str(tmp_path / "cgroup"), make=False)
 
 
-def test_first_hierarchy_we_are_named_in(tmp_path):
-    mi, cg = write(tmp_path, HYBRID, "3:cpu,cpuacct:/user.slice/a\n1:name=systemd:/user.slice/b\n0::/user.slice/c\n")
-    assert cgroup.own_procs_file(mi, cg) == "/sys/fs/cgroup/unified/user.slice/c/cgroup.procs"
+def test_paths_in_every_hierarchy_absolute_and_relative(tmp_path):
+    own = "3:cpu,cpuacct:/a\n1:name=systemd:/b\n0::/c\n"
+    assert plan(tmp_path, HYBRID, own).paths == [
+        "/sys/fs/cgroup/unified/ctr", "/sys/fs/cgroup/systemd/ctr", "/sys/fs/cgroup/cpu,cpuacct/ctr"]
+    assert plan(tmp_path, HYBRID, own, "ctr").paths == [
+        "/sys/fs/cgroup/unified/c/ctr", "/sys/fs/cgroup/systemd/b/ctr", "/sys/fs/cgroup/cpu,cpuacct/a/ctr"]
+
+
+def test_own_procs_is_the_first_hierarchy_we_are_named_in(tmp_path):
+    j = plan(tmp_path, HYBRID, "3:cpu,cpuacct:/user.slice/a\n1:name=systemd:/user.slice/b\n0::/user.slice/c\n")
+    assert j.own_procs == "/sys/fs/cgroup/unified/user.slice/c/cgroup.procs"
 
 
 def test_v1_only_uses_the_hierarchy_of_our_controllers(tmp_path):
-    mi, cg = write(tmp_path, HYBRID.replace("cgroup2 cgroup2", "tmpfs tmpfs"), "3:cpu,cpuacct:/x\n")
-    assert cgroup.own_procs_file(mi, cg) == "/sys/fs/cgroup/cpu,cpuacct/x/cgroup.procs"
+    j = plan(tmp_path, HYBRID.replace("cgroup2 cgroup2", "tmpfs tmpfs"), "3:cpu,cpuacct:/x\n")
+    assert j.own_procs == "/sys/fs/cgroup/cpu,cpuacct/x/cgroup.procs"
 
 
 def test_hierarchy_not_mounted_at_its_root_is_skipped(tmp_path):
     # a bind of a sub-cgroup (as inside a container): /proc/self/cgroup's path is not relative to this mount
     sub = HYBRID.replace("0:23 / /sys/fs/cgroup/unified", "0:23 /some/sub /sys/fs/cgroup/unified")
-    mi, cg = write(tmp_path, sub, "3:cpu,cpuacct:/x\n0::/some/sub/y\n")
-    assert cgroup.own_procs_file(mi, cg) == "/sys/fs/cgroup/cpu,cpuacct/x/cgroup.procs"
+    assert plan(tmp_path, sub, "3:cpu,cpuacct:/x\n0::/some/sub/y\n").own_procs == \
+        "/sys/fs/cgroup/cpu,cpuacct/x/cgroup.procs"
 
 
 def test_nothing_certain_means_no_priming(tmp_path):
-    mi, cg = write(tmp_path, HYBRID, "5:memory:/x\n")  # no v2 line, no mounted controller of ours
-    assert cgroup.own_procs_file(mi, cg) is None
-    assert cgroup.own_procs_file(str(tmp_path / "missing"), cg) is None
+    assert plan(tmp_path, HYBRID, "5:memory:/x\n").own_procs is None  # no v2 line, no mounted controller of ours
     p = cgroup.Primer(None)
     p.wait()  # no thread: returns at once
 

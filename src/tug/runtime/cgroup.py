@@ -15,17 +15,23 @@ class Joined:
         self.paths: list[str] = []      # the container's cgroup dir in each hierarchy
         self.mounts: list[str] = []     # the hierarchy's mount point, parallel to paths
         self.created: list[str] = []    # dirs made by us, parents first
+        self.own_procs: str | None = None  # cgroup.procs of our own cgroup, where that is certain (for Primer)
 
 
 def hierarchies(mountinfo: str = "/proc/self/mountinfo") -> list[tuple[str, str, str]]:
     """(mount point, fstype, super options) of each mounted cgroup hierarchy."""
+    return [(mnt, fstype, opts) for mnt, _root, fstype, opts in _mounts(mountinfo)]
+
+
+def _mounts(mountinfo: str = "/proc/self/mountinfo") -> list[tuple[str, str, str, str]]:
+    """(mount point, root within its hierarchy, fstype, super options) of each mounted cgroup hierarchy."""
     out = []
     with open(mountinfo) as f:
         for line in f:
             left, _, right = line.partition(" - ")
             fields, rest = left.split(), right.split()
-            if rest and rest[0] in ("cgroup", "cgroup2"):
-                out.append((fields[4].replace("\\040", " "), rest[0], rest[2] if len(rest) > 2 else ""))
+            if len(fields) >= 5 and rest and rest[0] in ("cgroup", "cgroup2"):
+                out.append((fields[4].replace("\\040", " "), fields[3], rest[0], rest[2] if len(rest) > 2 else ""))
     return out
 
 
@@ -57,20 +63,37 @@ def container_path(cgroups_path: str | None, cid: str) -> str:
     return cgroups_path or f"/{cid}"
 
 
-def create(cgroups_path: str) -> Joined:
-    """Make `cgroups_path` in every hierarchy (a relative path is under the caller's own cgroup)."""
+def create(cgroups_path: str, mountinfo: str = "/proc/self/mountinfo",
+           cgroup_file: str = "/proc/self/cgroup", make: bool = True) -> Joined:
+    """Make `cgroups_path` in every hierarchy (a relative path is under the caller's own cgroup); also finds our own
+    cgroup.procs (`Joined.own_procs`) for a Primer. `make=False` only plans (tests)."""
     joined = Joined()
-    own = _own_paths() if not cgroups_path.startswith("/") else {}
-    for mnt, fstype, opts in hierarchies():
+    try:
+        own = _own_paths(cgroup_file)
+    except (OSError, ValueError):
+        own = {}
+    for mnt, root, fstype, opts in _mounts(mountinfo):
+        # our own cgroup is certain only in a hierarchy mounted at its root and named by /proc/self/cgroup
+        if joined.own_procs is None and root == "/" and _names(fstype, opts, own):
+            joined.own_procs = os.path.normpath(mnt + "/" + _relative_base(fstype, opts, own).strip("/"))
+            joined.own_procs += "/cgroup.procs"
         rel = cgroups_path if cgroups_path.startswith("/") else os.path.join(_relative_base(fstype, opts, own),
                                                                              cgroups_path)
         path = os.path.normpath(mnt + "/" + rel.strip("/"))
         if not path.startswith(mnt):
             continue
-        _make(mnt, path, "cpuset" in opts.split(","), joined.created)
+        if make:
+            _make(mnt, path, "cpuset" in opts.split(","), joined.created)
         joined.paths.append(path)
         joined.mounts.append(mnt)
     return joined
+
+
+def _names(fstype: str, opts: str, own: dict[str, str]) -> bool:
+    """Whether /proc/self/cgroup says where we are in this hierarchy."""
+    if fstype == "cgroup2":
+        return "" in own
+    return any(ctrls and set(ctrls.split(",")) & _controllers(opts) for ctrls in own)
 
 
 def add(joined: Joined, pid: int) -> None:
@@ -151,31 +174,6 @@ def apply(cgroups_path: str, joined: Joined, resources: dict) -> list[str]:
     return for_host().load(cgroups_path, joined.created).apply(with_default_devices(resources))
 
 
-def own_procs_file(mountinfo: str = "/proc/self/mountinfo", cgroup_file: str = "/proc/self/cgroup") -> str | None:
-    """cgroup.procs of the cgroup this process is in, in the first hierarchy where that is certain (mounted at
-    its root, and named by /proc/self/cgroup); None if there is none."""
-    try:
-        own = _own_paths(cgroup_file)
-        with open(mountinfo) as f:
-            lines = f.read().splitlines()
-    except (OSError, ValueError):
-        return None
-    for line in lines:
-        left, _, right = line.partition(" - ")
-        fields, rest = left.split(), right.split()
-        if len(fields) < 5 or not rest or rest[0] not in ("cgroup", "cgroup2") or fields[3] != "/":
-            continue
-        opts = rest[2] if len(rest) > 2 else ""
-        if rest[0] == "cgroup2":
-            if "" not in own:
-                continue
-        elif not any(ctrls and set(ctrls.split(",")) & _controllers(opts) for ctrls in own):
-            continue
-        rel = _relative_base(rest[0], opts, own)
-        return os.path.normpath(fields[4].replace("\\040", " ") + "/" + rel.strip("/")) + "/cgroup.procs"
-    return None
-
-
 class Primer:
     """Starts the RCU grace period that the init's move into its cgroup would otherwise wait for, early.
 
@@ -220,5 +218,5 @@ class Primer:
         self.done.release()
 
 
-def prime() -> Primer:
-    return Primer(own_procs_file())
+def prime(joined: Joined) -> Primer:
+    return Primer(joined.own_procs)

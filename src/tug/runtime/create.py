@@ -49,7 +49,7 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
         os.umask(old)
         cg_path = cgroup.container_path((spec.get("linux") or {}).get("cgroupsPath"), cid)
         joined = cgroup.create(cg_path)
-        primer = cgroup.prime()  # the grace period the init's cgroup move waits for passes while we fork
+        primer = cgroup.prime(joined)  # the grace period the init's cgroup move waits for passes while we fork
         console_fd = master_sock = None
         if terminal:
             from tug.runtime import console
