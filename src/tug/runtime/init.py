@@ -2,7 +2,8 @@
 
 Steps: own session, not dumpable, wait until the runtime put us in the cgroup, namespaces, rootfs and pivot_root,
 hostname, terminal, masked/read-only paths, sysctls, cwd, rlimits, command lookup (so `create` reports a
-missing command), `ready`, block on the exec fifo until `start`, then ids, capabilities, seccomp, exec.
+missing command), `ready`, block on the exec fifo until `start` (not for `run`: it goes straight on), then ids,
+capabilities, seccomp, exec.
 Any failure is sent to the runtime as one line with its exit code (125, or 126/127 for the command).
 """
 
