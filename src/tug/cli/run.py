@@ -42,7 +42,7 @@ RUN_FLAGS = [
     _opt("--log-opt", "log_opts", multiple=True), _opt("--health-cmd"), _opt("--no-healthcheck", flag=True),
     _opt("--health-interval"), _opt("--health-timeout"), _opt("--health-retries", type=int),
     _opt("--health-start-period"), _opt("--health-start-interval"),
-    _opt("--platform"), _opt("--runtime"),
+    _opt("--platform"), _opt("--runtime"), _opt("--userns"),
 ]
 
 

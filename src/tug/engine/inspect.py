@@ -84,6 +84,7 @@ def document(eng: Engine, ctr: Container) -> dict[str, Any]:
             "RestartPolicy": ctr.extra.get("restart_policy") or {"Name": "no", "MaximumRetryCount": 0},
             "LogConfig": {"Type": "json-file", "Config": _log_config(o.log_opts)},
             "Init": o.init or None,
+            "UsernsMode": "" if (o.userns or "host") == "host" else o.userns,
         },
         "GraphDriver": {"Name": "overlay", "Data": {"UpperDir": str(d / "upper"), "WorkDir": str(d / "work")}},
         "Mounts": mounts,

@@ -112,6 +112,10 @@ def host_facts(opts: RunOptions, cid: str, env: dict[str, str]) -> dict[str, Any
                                     *opts.device_read_iops, *opts.device_write_iops]),
         "seccomp_profile": seccomp_file(opts),
     }
+    if opts.userns:
+        from tug.engine import userns
+
+        facts["id_mappings"] = userns.mappings_for(opts)
     if opts.privileged:
         facts["host_devices"] = host_devices()
     if opts.init:

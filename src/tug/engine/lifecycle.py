@@ -97,6 +97,10 @@ def monitor_config(eng: Engine, ctr: Container, attach: dict[str, Any] | None) -
         data = m.data + ",volatile" if o.rm and _overlay_volatile() else m.data
         mount = {"source": m.source, "target": str(m.target), "fstype": m.fstype, "data": data,
                  "cwd": str(m.cwd) if m.cwd else None}
+        if o.userns:  # issue 7: layers and the container's dir idmapped first (tug.engine.userns)
+            from tug.engine.userns import idmap_request
+
+            mount["idmap"] = idmap_request(spec, [eng.snapshots.path(c) for c in chains], d, eng.root)
     max_size, max_files = log_options(o.log_opts)
     rd = run_dir(eng, ctr)
     health = ctr.extra.get("health")

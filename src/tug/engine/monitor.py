@@ -166,6 +166,10 @@ class Monitor(ProbeMixin):
         from tug.sys.mountns import enter_private_mount_namespace, mount
 
         enter_private_mount_namespace()
+        if m.get("idmap"):  # --userns (issue 7): idmapped layers, overlay mounted as the container's root
+            from tug.engine.userns import mount_overlay
+
+            return mount_overlay(m)
         if m.get("cwd"):
             os.chdir(m["cwd"])
         mount(m["source"], m["target"], m["fstype"], 0, m["data"])

@@ -75,6 +75,8 @@ def _open_namespaces(spec: dict[str, Any], pid: int) -> list[tuple[int, int]]:
             if kind == "user" and ns.same_namespace(path, "/proc/self/ns/user"):
                 continue
             out.append((os.open(path, os.O_RDONLY | os.O_CLOEXEC), flag))
+    if "user" in kinds and not config.namespace_path(spec, "user") and out and out[0][1] == ns.CLONE_NEWUSER:
+        out.append(out.pop(0))  # a user namespace the runtime made is joined last, as the init did (issue 7)
     return out
 
 

@@ -52,8 +52,12 @@ def map_text(mappings: list[dict[str, Any]], what: str) -> str:
 def make(spec: dict[str, Any]) -> int:
     """An fd of a new user namespace with the spec's mappings (a short-lived child creates it; the fd keeps it)."""
     linux = spec.get("linux") or {}
-    uid_map = map_text(linux.get("uidMappings"), "uidMappings")
-    gid_map = map_text(linux.get("gidMappings"), "gidMappings")
+    return make_mapped(map_text(linux.get("uidMappings"), "uidMappings"),
+                       map_text(linux.get("gidMappings"), "gidMappings"))
+
+
+def make_mapped(uid_map: str, gid_map: str) -> int:
+    """An fd of a new user namespace whose uid_map/gid_map are these texts."""
     up_r, up_w = os.pipe2(os.O_CLOEXEC)
     go_r, go_w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()

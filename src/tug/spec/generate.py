@@ -24,6 +24,7 @@ from tug.spec import (
     security,
     sysctl,
     user,
+    userns,
 )
 from tug.spec.host import HostFacts
 from tug.spec.options import RunOptions
@@ -96,6 +97,7 @@ def build(image: ImageConfig, opts: RunOptions, host: HostFacts) -> SpecResult:
     }
     if host.cgroups_path:
         linux["cgroupsPath"] = host.cgroups_path
+    userns.apply(linux, linux["namespaces"], host.id_mappings)  # --userns=auto (issue 7)
     sysctls = sysctl.build_sysctls(opts.sysctls, network=modes.network, ipc=modes.ipc,
                                    net_defaults=host.net_sysctl_defaults)
     if sysctls:

@@ -47,3 +47,4 @@ class HostFacts:
     recursive_readonly: bool = False  # runtime and kernel (>= 5.12) support "rro" for read-only binds
     net_sysctl_defaults: bool = True  # docker's ping_group_range / ip_unprivileged_port_start for a private netns
     extra_masked_paths: tuple[str, ...] = ()  # e.g. the host's /sys/devices/system/cpu/cpuN/thermal_throttle dirs
+    id_mappings: Any = None  # tug.spec.userns.Mappings of a new user namespace (--userns=auto), None = none

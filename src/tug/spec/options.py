@@ -74,6 +74,7 @@ class RunOptions:
     ipc: str | None = None
     uts: str | None = None
     cgroupns: str | None = None
+    userns: str | None = None  # issue 7: None/"host", "auto[:size=N]", "keep-id" (tug.spec.userns)
     # lifecycle
     pull: str = "missing"
     restart: str = "no"

@@ -1,0 +1,107 @@
+"""`--userns=auto` in the engine (issue 7): which ids the container's user namespace maps, and how its files get
+the right owners without copying a layer.
+
+Container root is an unprivileged host uid (START of the range), yet the image's files must look owned by root
+inside, and what the container writes must land in its upper dir with the container's ids (so commit, diff and cp
+see the same tree as without a user namespace). Both come from idmapped mounts made in the monitor's private mount
+namespace just before the overlay is mounted: every lower layer, the container's dir (upper, work, hosts, hostname,
+resolv.conf) and the named volumes it uses are bind-mounted onto themselves with the container's mapping, so on-disk
+uid 0 is seen as host uid START, and container root writing through them writes on-disk uid 0. The host's mount
+table never sees any of it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from tug.errors import Invalid, SystemFailure
+from tug.spec import userns as pure
+from tug.spec.options import RunOptions
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def mappings_for(opts: RunOptions) -> pure.Mappings | None:
+    """The mappings of a new user namespace for this container, None for the host's (the default)."""
+    mode = pure.parse_mode(opts.userns)
+    if mode.kind == "host":
+        return None
+    if os.geteuid() != 0:
+        raise Invalid(f"--userns={opts.userns} is not available in rootless mode: the container already runs in "
+                      "the user's own user namespace (use the default, --userns=host)")
+    if mode.kind == "keep-id":
+        raise Invalid("--userns=keep-id is for rootless mode (tug run as a normal user); as root use --userns=auto")
+    subuids = pure.parse_subid(_read("/etc/subuid"), pure.RANGE_OWNER)
+    subgids = pure.parse_subid(_read("/etc/subgid"), pure.RANGE_OWNER)
+    return pure.auto_mappings(mode.size, subuids, subgids)
+
+
+def idmap_request(spec: dict[str, Any], lowers: list[Path], container_dir: Path,
+                  store_root: Path) -> dict[str, Any] | None:
+    """What the monitor idmaps before mounting the overlay, for a spec with a new user namespace (else None):
+    the lower layers, the container's dir and the store's volume dirs the container binds, and the mount points
+    to create in the rootfs as the container's root (host root could not create them through the idmapped upper)."""
+    linux = spec.get("linux") or {}
+    if not linux.get("uidMappings") or not any(n.get("type") == "user" and not n.get("path")
+                                               for n in linux.get("namespaces") or ()):
+        return None
+    paths = [str(p) for p in lowers] + [str(container_dir)]
+    volumes = str(store_root / "volumes") + "/"
+    points: list[list[str]] = []
+    for m in spec.get("mounts") or ():
+        src, dest = m.get("source") or "", os.path.normpath(m.get("destination") or "/")
+        if m.get("type") == "bind" and src.startswith(volumes) and os.path.isdir(src) and src not in paths:
+            paths.append(src)
+        if dest == "/" or any(dest.startswith(p.rstrip("/") + "/") for p, _ in points):
+            continue  # on a filesystem mounted at an earlier destination (/dev/pts on /dev's tmpfs)
+        bind = m.get("type") == "bind" or "bind" in (m.get("options") or ()) or "rbind" in (m.get("options") or ())
+        is_file = bind and os.path.exists(src) and not os.path.isdir(src)
+        points.append([dest, "file" if is_file else "dir"])
+    maps = pure.Mappings.from_document(linux)
+    return {"uidMappings": linux["uidMappings"], "gidMappings": linux["gidMappings"], "paths": paths,
+            "root": [maps.host_uid(0), maps.host_gid(0)], "mountpoints": points}
+
+
+def mount_overlay(m: dict[str, Any]) -> None:
+    """In a private mount namespace (the monitor's): idmap the request's paths onto themselves, mount the overlay
+    described by `m` as the container's root (overlayfs works in its upper dir with its mounter's ids), and create
+    the missing mount points the same way."""
+    from tug.runtime import userns as rt
+    from tug.sys import inroot
+    from tug.sys.fsids import acting_as
+    from tug.sys.mountns import mount
+
+    req = m["idmap"]
+    fd = rt.make_mapped(rt.map_text(req["uidMappings"], "uidMappings"), rt.map_text(req["gidMappings"], "gidMappings"))
+    try:
+        for path in req["paths"]:
+            if not rt.idmapped_bind(path, path, fd):
+                raise SystemFailure("--userns: this filesystem cannot be idmapped (mount_setattr MOUNT_ATTR_IDMAP "
+                                    "refused)", where=path, hint="put the store on ext4, xfs, btrfs or tmpfs")
+    finally:
+        os.close(fd)
+    uid, gid = req["root"]
+    with acting_as(uid, gid):
+        if m.get("cwd"):
+            os.chdir(m["cwd"])
+        try:
+            mount(m["source"], m["target"], m["fstype"], 0, m["data"])
+        finally:
+            os.chdir("/")
+        root_fd = os.open(m["target"], os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for dest, kind in req["mountpoints"]:
+                try:
+                    os.close(inroot.ensure(root_fd, dest, kind))
+                except OSError:
+                    pass  # the runtime meets the same problem and names it
+        finally:
+            os.close(root_fd)

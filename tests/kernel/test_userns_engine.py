@@ -1,0 +1,97 @@
+"""`tug run --userns=auto` (issue 7): container root is host uid 100000 (no /etc/subuid range for user "tug" on the
+test host: the default range), the image's files are root's inside through idmapped layers, what the container
+writes lands in its upper dir with the container's ids, and the host mount table never changes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import TUG, mountinfo
+
+START = 100000
+
+
+@pytest.fixture(autouse=True)
+def _no_tug_subuid_range():
+    for f in ("/etc/subuid", "/etc/subgid"):
+        if os.path.exists(f) and any(line.startswith("tug:") for line in Path(f).read_text().splitlines()):
+            pytest.skip(f"{f} has a range for user 'tug': this test expects the default range {START}")
+
+
+def test_root_inside_mapped_outside(busybox_tug, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    before = mountinfo()
+    script = ("id -u; cat /proc/self/uid_map; stat -c %u:%g /etc/passwd /bin/busybox; "
+              "touch /etc/made; mkdir /root/d; stat -c %u /etc/made; echo x > /shared/out; "
+              "mount -t tmpfs x /mnt 2>/dev/null && echo MOUNTED; echo ok")
+    r = busybox_tug("run", "--name", "un1", "--network", "none", "--userns=auto", "-v", f"{shared}:/shared",
+                    "busybox", "sh", "-c", script)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split("\n")
+    assert lines[0] == "0"
+    assert lines[1].split() == ["0", str(START), "65536"]
+    assert lines[2:4] == ["0:0", "0:0"]  # the image's root-owned files are root's inside
+    assert lines[4] == "0" and "MOUNTED" not in r.stdout and lines[5] == "ok"
+    # a host directory bound in sees the container's root as the mapped host uid
+    assert (shared / "out").stat().st_uid == START
+    # the upper dir keeps the container's ids (what commit/diff read), not the host's
+    cid = busybox_tug("inspect", "-f", "{{.Id}}", "un1", check=True).stdout.strip()
+    upper = busybox_tug.root / "containers" / cid / "upper"
+    assert (upper / "etc" / "made").stat().st_uid == 0 and (upper / "root" / "d").stat().st_uid == 0
+    assert busybox_tug("inspect", "-f", "{{.HostConfig.UsernsMode}}", "un1", check=True).stdout.strip() == "auto"
+    assert mountinfo() == before
+
+
+def test_host_sees_the_mapped_uid_and_exec_joins(busybox_tug):
+    r = busybox_tug("run", "-d", "--name", "u2", "--network", "none", "--userns=auto", "busybox", "sleep", "60")
+    assert r.returncode == 0, r.stderr
+    try:
+        pid = int(busybox_tug("inspect", "-f", "{{.State.Pid}}", "u2", check=True).stdout)
+        status = Path(f"/proc/{pid}/status").read_text()
+        assert f"Uid:\t{START}\t{START}\t{START}\t{START}" in status
+        assert f"Gid:\t{START}\t{START}\t{START}\t{START}" in status
+        e = busybox_tug("exec", "u2", "sh", "-c", "id -u; cat /proc/self/uid_map; touch /tmp/e; stat -c %u /tmp/e")
+        assert e.returncode == 0, e.stderr
+        out = e.stdout.split("\n")
+        assert out[0] == "0" and out[1].split() == ["0", str(START), "65536"] and out[2] == "0"
+        # the exec'd process is the same unprivileged host uid
+        e = subprocess.Popen([TUG, "exec", "u2", "sleep", "5"], env=busybox_tug.env)
+        try:
+            found = _wait_for_child_sleep(pid)
+            assert found is not None
+            assert f"Uid:\t{START}\t" in Path(f"/proc/{found}/status").read_text()
+        finally:
+            e.kill()
+            e.wait()
+    finally:
+        busybox_tug("rm", "-f", "u2")
+
+
+def _wait_for_child_sleep(init_pid: int) -> int | None:
+    """A `sleep 5` in the container's pid namespace other than its init, seen from the host."""
+    want = os.readlink(f"/proc/{init_pid}/ns/pid")
+    for _ in range(100):
+        for p in os.listdir("/proc"):
+            if not p.isdigit() or int(p) == init_pid:
+                continue
+            try:
+                if os.readlink(f"/proc/{p}/ns/pid") == want and Path(f"/proc/{p}/cmdline").read_bytes() == \
+                        b"sleep\x005\x00":
+                    return int(p)
+            except OSError:
+                continue
+        time.sleep(0.05)
+    return None
+
+
+def test_bad_mode_is_refused(busybox_tug):
+    r = busybox_tug("run", "--rm", "--userns=private", "busybox", "true")
+    assert r.returncode == 125 and "--userns" in r.stderr
+    assert busybox_tug("ps", "-aq").stdout.strip() == ""
