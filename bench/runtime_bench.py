@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """tug-runtime against runc and crun: `run` of the same busybox bundle, N times each, medians and ratios.
 
-Not run in CI. Usage: .venv/bin/python bench/runtime_bench.py [-n RUNS] [--args "true"]
+Not run in CI. Usage: .venv/bin/python bench/runtime_bench.py [-n RUNS] [--args "true"] [--gap S] [--also NAME=SRC]
 Each runtime gets its own --root; the bundle is tug-runtime's default spec with terminal off and `true` as the
 process (what is measured is the runtime: namespaces, mounts, pivot_root, exec, wait, delete). The runtimes take
 turns (one run each per round, the order rotating), so a busy spell on a shared machine hits them alike.
+
+On a cgroup v1 host, a run's first cgroup.procs write waits for an RCU grace period (7-30 ms) unless another
+cgroup.procs write happened within about one grace period before. With the default --gap each run starts cold
+(one container started on its own); --gap 0 runs them back to back, where each rides on the previous run's writes
+(crun's ~9 ms figure is from that mode). `--also before=/tmp/old/src` times tug-runtime from another source tree
+(e.g. `git archive <commit> src | tar -x -C /tmp/old`) in the same rounds.
 """
 
 from __future__ import annotations
