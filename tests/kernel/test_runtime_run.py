@@ -248,3 +248,12 @@ def test_cgroup_mounts_get_the_spec_flags_down_to_every_hierarchy(tmp_path, busy
         opts = set(fields[5].split(","))
         assert {"nosuid", "nodev", "noexec"} <= opts, fields
         assert ("ro" in opts) == ro and ("rw" in opts) == (not ro), fields
+
+
+def test_new_network_namespace_has_loopback_up(tmp_path, busybox_rootfs, root):
+    b = make_bundle(tmp_path, busybox_rootfs, ["sh", "-c", "cat /sys/class/net/lo/flags; ls /sys/class/net"])
+    r = rt(root, "run", "--bundle", str(b), "lo")
+    assert r.returncode == 0, r.stderr
+    flags, *links = r.stdout.split()
+    assert int(flags, 16) & 0x1, r.stdout  # IFF_UP
+    assert links == ["lo"]  # a fresh namespace: no host interfaces
