@@ -92,42 +92,47 @@ def _mount_cgroup(root_fd: int, dest: str, opts: mountopts.MountOptions, cgroups
     """Binds of the container's own dir of each host hierarchy: one for a v2-only host, else a tmpfs holding one
     per hierarchy under the hierarchy's name (cpu, memory, ..., unified)."""
     keep = opts.flags & (m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC | m.MS_RELATIME)
-    v2_only = len(cgroups) == 1 and cgroups[0][0] == "/sys/fs/cgroup"
-    if v2_only:
-        binds = [(dest, cgroups[0][1])]
-    else:
+    flags = keep | (opts.flags & m.MS_RDONLY)
+    if len(cgroups) == 1 and cgroups[0][0] == "/sys/fs/cgroup":  # v2 only
         fd = inroot.ensure(root_fd, dest)
         try:
-            m.mount("tmpfs", m.fd_path(fd), "tmpfs", keep, "mode=755", where=dest)
+            m.mount(cgroups[0][1], m.fd_path(fd), None, m.MS_BIND | m.MS_REC, where=dest)
         finally:
             os.close(fd)
-        binds = [(f"{dest}/{os.path.basename(mnt)}", path) for mnt, path in cgroups]
-    for sub, host in binds:
-        fd = inroot.ensure(root_fd, sub)
-        try:
-            m.mount(host, m.fd_path(fd), None, m.MS_BIND | m.MS_REC, where=sub)
-        finally:
-            os.close(fd)
-    if not v2_only and _flags_below(root_fd, dest, keep | (opts.flags & m.MS_RDONLY)):
-        return
-    for sub, _host in binds:
-        fd = _reopen(root_fd, sub)
-        try:
-            m.bind_remount(m.fd_path(fd), keep | (opts.flags & m.MS_RDONLY), where=sub)
-        finally:
-            os.close(fd)
-    if opts.flags & m.MS_RDONLY and not v2_only:
         fd = _reopen(root_fd, dest)
         try:
-            m.mount(None, m.fd_path(fd), None, m.MS_REMOUNT | keep | m.MS_RDONLY, None, where=dest)
+            m.bind_remount(m.fd_path(fd), flags, where=dest)
         finally:
             os.close(fd)
+        return
+    fd = inroot.ensure(root_fd, dest)
+    try:
+        m.mount("tmpfs", m.fd_path(fd), "tmpfs", keep, "mode=755", where=dest)
+    finally:
+        os.close(fd)
+    tmp = _reopen(root_fd, dest)  # the new tmpfs: empty, nothing of the image's below it to resolve through
+    try:
+        for mnt, host in cgroups:
+            name = os.path.basename(mnt)
+            try:
+                os.mkdir(name, 0o755, dir_fd=tmp)
+            except FileExistsError:
+                pass
+            m.mount(host, f"{m.fd_path(tmp)}/{name}", None, m.MS_BIND | m.MS_REC, where=f"{dest}/{name}")
+        if _flags_below(tmp, dest, flags):
+            return
+        for mnt, _host in cgroups:  # before Linux 5.12: a remount per bind, then the tmpfs
+            name = os.path.basename(mnt)
+            m.bind_remount(f"{m.fd_path(tmp)}/{name}", flags, where=f"{dest}/{name}")
+        if opts.flags & m.MS_RDONLY:
+            m.mount(None, m.fd_path(tmp), None, m.MS_REMOUNT | keep | m.MS_RDONLY, None, where=dest)
+    finally:
+        os.close(tmp)
 
 
-def _flags_below(root_fd: int, dest: str, flags: int) -> bool:
-    """The cgroup tmpfs and every bind below it get `flags` in one mount_setattr (instead of a remount per
-    hierarchy); False when the kernel has no mount_setattr (before 5.12)."""
-    fd = _reopen(root_fd, dest)
+def _flags_below(fd: int, dest: str, flags: int) -> bool:
+    """The mount `fd` is the root of and every mount below it get `flags` in one mount_setattr (instead of a
+    remount per cgroup hierarchy); False when the kernel has no mount_setattr (before 5.12)."""
     try:
         m.add_flags_recursive(fd, flags, where=dest)
         return True
@@ -135,8 +140,6 @@ def _flags_below(root_fd: int, dest: str, flags: int) -> bool:
         if e.errno in (errno.ENOSYS, errno.EINVAL):
             return False
         raise
-    finally:
-        os.close(fd)
 
 
 def pivot(root_fd: int) -> None:
