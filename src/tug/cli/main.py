@@ -122,6 +122,10 @@ def _main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     verb = _verb(args)
     try:
+        if os.geteuid() != 0 and verb not in ("", "version"):  # rootless mode (issue 7): run again as root of
+            from tug.engine.rootless import reexec  # the user's own user namespace
+
+            reexec()
         rv = cli.main(args, prog_name="tug")
     except TugError as err:
         print(f"tug: {err.one_line()}", file=sys.stderr)

@@ -162,6 +162,10 @@ def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
         **isolation.host_facts(gen_opts, ctr.id, eng.env),  # issue 7: cgroup parent, devices, seccomp file, init
     )
     spec = generate(cfg, gen_opts, host)
+    if os.geteuid() != 0 or eng.env.get("TUG_ROOTLESS"):  # issue 7: no cgroups; /sys bound with the host's network
+        from tug.engine import rootless
+
+        rootless.adjust_spec(spec)
     volumes.prefill(eng, ctr)  # issue 8: empty volumes get what the image has at their mount point
     ctr.extra.update({"args": spec["process"]["args"], "hostname": spec.get("hostname", hostname),
                       "rootfs": rootfs})

@@ -107,6 +107,10 @@ def create(eng: Engine, opts: RunOptions, on_event: Any = None) -> Container:
     from tug.oci.digest import chain_ids
     from tug.oci.image_config import ImageConfig
 
+    if os.geteuid() != 0 or eng.env.get("TUG_ROOTLESS"):  # issue 7: what a rootless container can have
+        from tug.engine import rootless
+
+        rootless.adjust_options(opts)
     if not opts.rootfs and not _have_image(eng, opts):
         from tug.engine.pull import ensure_image  # the registry client is imported only when a pull may happen
 

@@ -48,7 +48,10 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
         os.mkfifo(os.path.join(sdir, state.FIFO), 0o622)
         os.umask(old)
         cg_path = cgroup.container_path((spec.get("linux") or {}).get("cgroupsPath"), cid)
-        joined = cgroup.create(cg_path)
+        if "cgroupsPath" in (spec.get("linux") or {}) or _wants_cgroup(spec):
+            joined = cgroup.create(cg_path)
+        else:
+            joined = cgroup.Joined()  # rootless, no limits: no cgroup (issue 7)
         primer = cgroup.prime(joined)  # the grace period the init's cgroup move waits for passes while we fork
         console_fd = master_sock = None
         if terminal:
@@ -123,6 +126,12 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
             cgroup.remove(joined.created, joined.paths)
         state.remove_dir(sdir)
         raise
+
+
+def _wants_cgroup(spec: dict[str, Any]) -> bool:
+    from tug.runtime.userns import wants_cgroup
+
+    return wants_cgroup(spec)
 
 
 def _init_child(spec: dict[str, Any], bundle: str, rootfs: str, fifo: str, ctl_r: int, rep_w: int,

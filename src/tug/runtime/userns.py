@@ -116,3 +116,16 @@ def enter(userns_fd: int) -> None:
     """Join the container's user namespace (the last namespace step, right before ids, caps and exec)."""
     ns.setns(userns_fd, ns.CLONE_NEWUSER, where="container user namespace")
     os.close(userns_fd)
+
+
+def in_initial_namespace() -> bool:
+    """Whether this process is in the host's user namespace (its uid_map is the whole identity map)."""
+    with open("/proc/self/uid_map") as f:
+        return f.read().split() == ["0", "0", "4294967295"]
+
+
+def wants_cgroup(spec: dict[str, Any]) -> bool:
+    """A runtime in a user namespace other than the host's (rootless) makes no cgroup for a spec that names none
+    and limits nothing: the user cannot create one unless it was delegated (issue 7)."""
+    linux = spec.get("linux") or {}
+    return bool(linux.get("cgroupsPath") or linux.get("resources")) or in_initial_namespace()
