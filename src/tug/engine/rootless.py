@@ -83,7 +83,7 @@ def reexec() -> None:
     import signal
     import subprocess
 
-    from tug.errors import SystemFailure
+    from tug.errors import Denied, SystemFailure
     from tug.sys import ns
 
     uid, gid = os.getuid(), os.getgid()
@@ -91,12 +91,15 @@ def reexec() -> None:
     maps = mappings(uid, gid, pw.pw_name)
     env = dict(os.environ)
     root, runroot = default_dirs(env, uid, pw.pw_dir)
-    if not env.get("TUG_ROOT"):
-        os.makedirs(root, 0o700, exist_ok=True)
-        env["TUG_ROOT"] = root
-    if not env.get("TUG_RUNROOT"):
-        _own_dir(runroot, uid)
-        env["TUG_RUNROOT"] = runroot
+    try:
+        if not env.get("TUG_ROOT"):
+            os.makedirs(root, 0o700, exist_ok=True)
+            env["TUG_ROOT"] = root
+        if not env.get("TUG_RUNROOT"):
+            _own_dir(runroot, uid)
+            env["TUG_RUNROOT"] = runroot
+    except OSError as e:
+        raise Denied(f"rootless mode: cannot create {e.filename}: {e.strerror}", where=str(e.filename)) from None
     env[ENV_OUTER] = f"{uid}:{gid}"
     uidmap, gidmap = _helper("newuidmap"), _helper("newgidmap")
     up_r, up_w = os.pipe()
