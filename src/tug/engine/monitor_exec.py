@@ -26,7 +26,6 @@ def preload() -> None:
     global _runtime_exec
     if _runtime_exec is None:
         import _sha256  # noqa: F401 - the seccomp filter's cache key
-        import encodings.utf_8_sig  # noqa: F401 - what the runtime's state file is decoded with
 
         import tug.sys.seccomp  # noqa: F401 - loads the cached filter
         from tug.runtime import exec as runtime_exec
