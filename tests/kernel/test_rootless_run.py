@@ -198,3 +198,18 @@ def test_rootless_refuses_what_needs_root(image_user):
     assert r.returncode == 125 and "rootless" in r.stderr
     r = u.tug("run", "--rm", "--network", "host", "busybox", "ls", "/sys/class")
     assert r.returncode == 0 and "net" in r.stdout.split(), r.stderr
+
+
+def test_rootless_overlay_markers_round_trip(image_user):
+    """Deleting a file and replacing a directory inside the user's namespace (overlay with userxattr: a whiteout
+    and an opaque directory), committed and run again: both hold in the new image's layer."""
+    u = image_user
+    r = u.tug("run", "--name", "rlw", "busybox", "sh", "-c",
+              "rm /etc/group && rm -r /home && mkdir /home && touch /home/new && chown 1000 /home/new")
+    assert r.returncode == 0, r.stderr
+    changes = u.tug("diff", "rlw").stdout.split("\n")
+    assert "D /etc/group" in changes and "A /home/new" in changes
+    assert u.tug("commit", "rlw", "rlimg").returncode == 0
+    r = u.tug("run", "--rm", "rlimg", "sh", "-c", "ls -A /home; stat -c %u /home/new; ls /etc/group")
+    assert r.stdout.split("\n")[:2] == ["new", "1000"] and r.returncode != 0, (r.stdout, r.stderr)
+    u.tug("rm", "rlw")

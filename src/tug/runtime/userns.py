@@ -16,6 +16,7 @@ import os
 
 from tug.errors import Invalid, SystemFailure
 from tug.sys import ns
+from tug.sys import userns as sys_userns
 from tug.sys.libc import libc
 
 TYPE_CHECKING = False
@@ -118,14 +119,8 @@ def enter(userns_fd: int) -> None:
     os.close(userns_fd)
 
 
-def in_initial_namespace() -> bool:
-    """Whether this process is in the host's user namespace (its uid_map is the whole identity map)."""
-    with open("/proc/self/uid_map") as f:
-        return f.read().split() == ["0", "0", "4294967295"]
-
-
 def wants_cgroup(spec: dict[str, Any]) -> bool:
     """A runtime in a user namespace other than the host's (rootless) makes no cgroup for a spec that names none
     and limits nothing: the user cannot create one unless it was delegated (issue 7)."""
     linux = spec.get("linux") or {}
-    return bool(linux.get("cgroupsPath") or linux.get("resources")) or in_initial_namespace()
+    return bool(linux.get("cgroupsPath") or linux.get("resources")) or sys_userns.in_initial()

@@ -28,7 +28,7 @@ from tug.oci.digest import Digest
 from tug.store.streams import Readable, ReadAhead, decompress_errors, decompressing
 from tug.store.tarpolicy import Entry, Kind, classify
 from tug.store.tarread import open_forward
-from tug.sys import fs
+from tug.sys import fs, userns
 from tug.sys.openat2 import (
     RESOLVE_IN_ROOT,
     RESOLVE_NO_MAGICLINKS,
@@ -40,6 +40,7 @@ from tug.sys.openat2 import available as openat2_available
 
 RESOLVE = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV
 OPAQUE_XATTR = "trusted.overlay.opaque"
+USER_OPAQUE_XATTR = "user.overlay.opaque"  # in a rootless user namespace (overlay mounted with userxattr, issue 7)
 _CHUNK = 1 << 20
 _Content = Callable[[int], "bytes | memoryview"]  # up to n more bytes of an entry's content
 _REFUSED = {errno.ELOOP: "goes through a symlink", errno.EXDEV: "leaves the layer's root",
@@ -209,7 +210,7 @@ class _Writer:
                 raise self._fail(entry, "marks something opaque that is not a directory")
         fd = self.rootfd if not entry.path else self._open_dir(entry.path)
         try:
-            os.setxattr(fd, OPAQUE_XATTR, b"y")
+            os.setxattr(fd, OPAQUE_XATTR if userns.in_initial() else USER_OPAQUE_XATTR, b"y")
         finally:
             if fd != self.rootfd:
                 os.close(fd)

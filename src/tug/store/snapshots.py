@@ -24,6 +24,7 @@ from tug.oci.digest import Digest
 from tug.store.layout import Layout
 from tug.store.locks import lock
 from tug.store.metadata import Metadata
+from tug.sys import userns
 from tug.sys.fs import fsync_dir, mark_topdir, syncfs
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -207,6 +208,8 @@ class Snapshots:
         # index=off as docker sets it: with the inodes index on, sharing lower layers between many overlays (every
         # container of an image) can fail with EBUSY on kernels whose default is index=on
         tail = [f"upperdir={Path(upper).absolute()}", f"workdir={Path(work).absolute()}", "index=off"]
+        if not userns.in_initial():  # rootless (issue 7): markers in user.overlay.* xattrs
+            tail.append("userxattr")
         top_first = list(reversed(chain_ids))
         lower = "lowerdir=" + ":".join(f"{c.hex}/fs" for c in top_first)
         if len(",".join([lower, *tail])) >= PAGE_SIZE:
