@@ -106,7 +106,9 @@ def test_exec_it_custom_detach_keys_leave_the_process_running(busybox_tug):
     finally:
         if s.proc.poll() is None:
             s.proc.kill()
-    assert _host_pids_of(busybox_tug, "mdk", "sleep\x00321")  # still running
+    wait_until(lambda: _host_pids_of(busybox_tug, "mdk", "sleep\x00321"), what="the shell's sleep")
+    time.sleep(0.5)
+    assert _host_pids_of(busybox_tug, "mdk", "sleep\x00321")  # still running without us
     r = busybox_tug("exec", "-it", "--detach-keys", "alt-x", "mdk", "true")
     assert r.returncode != 0 and "detach keys" in r.stderr
     # -dt: a terminal, kept by the monitor while the process runs on without us
