@@ -95,3 +95,26 @@ def test_bad_mode_is_refused(busybox_tug):
     r = busybox_tug("run", "--rm", "--userns=private", "busybox", "true")
     assert r.returncode == 125 and "--userns" in r.stderr
     assert busybox_tug("ps", "-aq").stdout.strip() == ""
+
+
+def test_rm_and_restart_with_idmapped_dirs(busybox_tug):
+    """The monitor unmounts its idmapped binds with the overlay: --rm can delete the container's dir, and a
+    restart mounts everything again."""
+    r = busybox_tug("run", "--rm", "--network", "none", "--userns=auto", "-v", "uvol:/data", "busybox", "sh", "-c",
+                    "echo x > /data/f && stat -c %u /data/f")
+    assert (r.returncode, r.stdout) == (0, "0\n"), r.stderr
+    assert busybox_tug("ps", "-aq").stdout.strip() == ""
+    assert (busybox_tug.root / "volumes" / "uvol" / "_data" / "f").stat().st_uid == 0
+    r = busybox_tug("run", "-d", "--name", "urs", "--restart", "on-failure:1", "--network", "none", "--userns=auto",
+                    "busybox", "sh", "-c", "id -u; exit 3")
+    assert r.returncode == 0, r.stderr
+    try:
+        for _ in range(100):
+            st = busybox_tug("inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "urs").stdout.split()
+            if st == ["1", "exited"]:
+                break
+            time.sleep(0.05)
+        assert st == ["1", "exited"]
+        assert busybox_tug("logs", "urs").stdout == "0\n0\n"
+    finally:
+        busybox_tug("rm", "-f", "urs")

@@ -184,6 +184,11 @@ class Monitor(ProbeMixin):
                 umount(m["target"], MNT_DETACH)
             except Exception:  # noqa: BLE001 - the namespace goes away with this process anyway
                 pass
+            for path in reversed((m.get("idmap") or {}).get("paths") or ()):  # --userns: the dirs are free again
+                try:
+                    umount(path, MNT_DETACH)
+                except Exception:  # noqa: BLE001 - as above
+                    pass
 
     # --- runtime calls -----------------------------------------------------------------------------------------
 
