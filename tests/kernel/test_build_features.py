@@ -164,3 +164,169 @@ def test_copy_parents_and_exclude(busybox_tug, tmp_path):
     assert " ---> Cache miss: the instruction changed (was: /bin/sh -c #(nop) ADD x in /added/  --exclude=*.md)" \
         in r.stdout, r.stdout[-600:]
     assert tree("sel", "/added") == ["/added/deep/d.txt", "/added/readme.md"]  # *.txt: the top level only
+
+
+WAIT_FOR_TWO = ("echo {who}-start >> /c/log; i=0; while [ $i -lt {tries} ] && [ $(grep -c start /c/log) -lt 2 ]; "
+                "do sleep 0.1; i=$((i+1)); done; echo {who}-end >> /c/log")
+
+
+def _two_builds_at_once(busybox_tug, tmp_path, sharing: str, tries: int) -> list[str]:
+    """Two builds whose RUN steps use one cache id with `sharing`, started together; the cache's log after both."""
+    import subprocess
+
+    from conftest import TUG
+
+    procs = []
+    for who in ("a", "b"):
+        script = WAIT_FOR_TWO.format(who=who, tries=tries)
+        ctx = write_context(tmp_path / f"{sharing}-{who}", {"Dockerfile": (
+            f"FROM busybox\nRUN --mount=type=cache,id=shared-log,target=/c,sharing={sharing} {script}\n")})
+        procs.append(subprocess.Popen([TUG, "build", "--network", "none", "-t", f"{sharing}-{who}", str(ctx)],
+                                      env=busybox_tug.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    for p in procs:
+        out, _ = p.communicate(timeout=120)
+        assert p.returncode == 0, out.decode()
+    reader = write_context(tmp_path / f"{sharing}-read", {"Dockerfile": (
+        "FROM busybox\nRUN --mount=type=cache,id=shared-log,target=/c cat /c/log > /log && rm /c/log\n")})
+    build(busybox_tug, reader, "-t", f"{sharing}-read", "--no-cache")
+    return run(busybox_tug, f"{sharing}-read", "cat", "/log").split()
+
+
+def test_cache_mount_sharing_locked_serialises_shared_overlaps(busybox_tug, tmp_path):
+    locked = _two_builds_at_once(busybox_tug, tmp_path, "locked", 20)
+    assert [x.split("-")[1] for x in locked] == ["start", "end", "start", "end"], locked
+    assert locked[0][0] == locked[1][0] and locked[2][0] == locked[3][0]
+    shared = _two_builds_at_once(busybox_tug, tmp_path, "shared", 300)  # each waits until both have started
+    assert [x.split("-")[1] for x in shared] == ["start", "start", "end", "end"], shared
+
+
+def test_cache_mount_private_gets_a_fresh_dir_while_the_cache_is_in_use(busybox_tug, tmp_path):
+    import subprocess
+
+    from conftest import TUG
+
+    holder = write_context(tmp_path / "holder", {"Dockerfile": (
+        "FROM busybox\nRUN --mount=type=cache,id=p,target=/c,sharing=locked "
+        "echo held > /c/mark; i=0; while [ ! -e /c/go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n")})
+    p = subprocess.Popen([TUG, "build", "--network", "none", "-t", "holder", str(holder)], env=busybox_tug.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        cache = None
+        for _ in range(600):  # wait for the holder to be inside its step
+            found = list((busybox_tug.root / "buildcache" / "mounts").glob("*/mark"))
+            if found:
+                cache = found[0].parent
+                break
+            import time
+
+            time.sleep(0.05)
+        assert cache is not None, "the holder never reached its RUN"
+        private = write_context(tmp_path / "private", {"Dockerfile": (
+            "FROM busybox\nRUN --mount=type=cache,id=p,target=/c,sharing=private,uid=7,mode=0710 "
+            "ls -A /c > /seen; stat -c '%u %a' /c >> /seen; echo mine > /c/private\n")})
+        build(busybox_tug, private, "-t", "private")
+        assert run(busybox_tug, "private", "cat", "/seen") == "7 710\n"  # empty and its own: no mark
+        (cache / "go").write_text("")
+    finally:
+        out, _ = p.communicate(timeout=120)
+    assert p.returncode == 0, out.decode()
+    assert sorted(x.name for x in cache.iterdir()) == ["go", "mark"]  # the private step's file went away with it
+    assert not list((busybox_tug.root / "tmp").glob("build-*"))
+
+
+def test_cache_mount_from_a_stage_starts_with_its_files_and_keeps_what_runs_add(busybox_tug, tmp_path):
+    ctx = write_context(tmp_path / "ctx", {"Dockerfile": (
+        "FROM busybox AS seed\nRUN mkdir -p /seed && echo seeded > /seed/base\n"
+        "FROM busybox\nRUN --mount=type=cache,id=s,target=/c,from=seed,source=/seed "
+        "cat /c/base > /got && echo run >> /c/runs && wc -l < /c/runs > /count\n")})
+    build(busybox_tug, ctx, "-t", "seeded")
+    build(busybox_tug, ctx, "-t", "seeded", "--no-cache")
+    assert run(busybox_tug, "seeded", "cat", "/got", "/count").split() == ["seeded", "2"]
+
+
+SSH_CLIENT = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+int main(void) {
+    const char *path = getenv("SSH_AUTH_SOCK");
+    if (!path) { puts("no SSH_AUTH_SOCK"); return 2; }
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) { perror("connect"); return 3; }
+    write(fd, "ping", 4);
+    char buf[64] = {0};
+    int n = read(fd, buf, sizeof buf - 1);
+    printf("%s %s\n", path, n > 0 ? buf : "nothing");
+    return 0;
+}
+"""
+
+
+def test_ssh_mount_forwards_the_agent_for_one_step(busybox_tug, tmp_path):
+    import shutil
+    import socket
+    import subprocess
+    import threading
+
+    import pytest
+
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to make a static agent client for busybox")
+    (tmp_path / "client.c").write_text(SSH_CLIENT)
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    r = subprocess.run(["gcc", "-static", "-O1", "-o", str(ctx / "client"), str(tmp_path / "client.c")],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"no static libc to build the client: {r.stderr[-200:]}")
+    agent_path = tmp_path / "agent.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(agent_path))
+    server.listen(4)
+    seen: list[bytes] = []
+
+    def agent() -> None:
+        while True:
+            try:
+                c, _ = server.accept()
+            except OSError:
+                return
+            data = c.recv(64)
+            seen.append(data)
+            c.sendall(b"pong-" + data)
+            c.close()
+
+    t = threading.Thread(target=agent, daemon=True)
+    t.start()
+    try:
+        (ctx / "Dockerfile").write_text(
+            "FROM busybox\nCOPY client /client\n"
+            "RUN --mount=type=ssh,uid=5,mode=0660 /client > /out && stat -c '%u %a %F' $SSH_AUTH_SOCK >> /out\n"
+            "RUN --mount=type=ssh,id=other,target=/agent.sock /client >> /out\n"
+            "RUN echo \"after: ${SSH_AUTH_SOCK:-unset}\" >> /out; ls /run/buildkit 2>/dev/null | wc -l >> /out\n")
+        env = dict(busybox_tug.env, SSH_AUTH_SOCK=str(agent_path))
+        r = subprocess.run([TUG_ARGV(), "build", "--network", "none", "--ssh", "default", "--ssh",
+                            f"other={agent_path}", "-t", "ssh", str(ctx)], env=env, capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert run(busybox_tug, "ssh", "cat", "/out").splitlines() == [
+            "/run/buildkit/ssh_agent.0 pong-ping", "5 660 socket", "/agent.sock pong-ping", "after: unset", "0"]
+        assert seen == [b"ping", b"ping"]
+        (ctx / "Dockerfile").write_text("FROM busybox\nRUN --mount=type=ssh,required=true echo never\n")
+        r = build(busybox_tug, ctx, "-t", "ssh2", check=False)
+        assert r.returncode != 0 and "no ssh agent 'default' forwarded" in r.stderr
+        (ctx / "Dockerfile").write_text("FROM busybox\nRUN --mount=type=ssh echo optional > /o\n")
+        build(busybox_tug, ctx, "-t", "ssh3")
+    finally:
+        server.close()
+
+
+def TUG_ARGV() -> str:  # noqa: N802 - the console script
+    from conftest import TUG
+
+    return TUG

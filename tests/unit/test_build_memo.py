@@ -167,15 +167,17 @@ def test_no_memo_from_a_racy_signature_or_unreplayable_events(tmp_path):
 
 
 def test_the_clis_store_root_is_the_engines():
-    from tug.cli import flags
-    from tug.cli.build import store_root
+    from tug.cli.build import build, store_root
+    from tug.cli.flags import Context
     from tug.engine.engine import Engine
 
     env = os.environ.pop("TUG_ROOT", None)
     try:
-        ctx = flags.Context(flags.Command("x"), "x")
+        ctx = Context(build, "build")
         assert store_root(ctx, None) == str(Engine.from_env().root)
         assert store_root(ctx, "rel/dir") == str(Engine.from_env("rel/dir").root)
+        ctx.obj = {"root": "/x/y"}
+        assert store_root(ctx, None) == "/x/y"
     finally:
         if env is not None:
             os.environ["TUG_ROOT"] = env

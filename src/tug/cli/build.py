@@ -44,6 +44,18 @@ def store_root(ctx: flags.Context, root: str | None) -> str:
     return os.path.abspath(root or obj.get("root") or os.environ.get("TUG_ROOT") or DEFAULT_ROOT)
 
 
+def _ssh(values: tuple[str, ...]) -> dict[str, str]:
+    if not values:
+        return {}
+    from tug.engine.build.sshagent import parse_ssh_flags
+    from tug.errors import Invalid
+
+    try:
+        return parse_ssh_flags(values, os.environ)
+    except Invalid as e:
+        raise flags.BadParameter(e.message) from None
+
+
 class Printer:
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -91,11 +103,12 @@ class Printer:
 @flags.option("--explain", is_flag=True, help="Say, for every step that misses the cache, what changed")
 @flags.option("--secret", "secrets", multiple=True, help="A secret for RUN --mount=type=secret: id=ID,src=PATH")
 @flags.option("--platform", default=None, help="Set the target platform (os/arch[/variant])")
+@flags.option("--ssh", "ssh", multiple=True, help="An SSH agent for RUN --mount=type=ssh: default or ID=SOCKET")
 @flags.argument("context")
 @store_options
 @flags.pass_context
 def build(ctx, tags, dockerfile, build_args, target, no_cache, pull, network, labels, quiet, iidfile, squash,
-          squash_all, explain, secrets, platform, context, root_, runroot_) -> int:
+          squash_all, explain, secrets, platform, ssh, context, root_, runroot_) -> int:
     """Build an image from a Dockerfile."""
     from tug.engine.build.memo import Memo
     from tug.engine.build.options import BuildOptions
@@ -103,7 +116,8 @@ def build(ctx, tags, dockerfile, build_args, target, no_cache, pull, network, la
     opts = BuildOptions(context=context, dockerfile=dockerfile, tags=list(tags),
                         build_args=_pairs(build_args, "--build-arg", True), target=target, no_cache=no_cache,
                         pull=pull, network=network, labels=_pairs(labels, "--label", False), squash=squash,
-                        squash_all=squash_all, explain=explain, secrets=_secrets(secrets), platform=platform)
+                        squash_all=squash_all, explain=explain, secrets=_secrets(secrets), platform=platform,
+                        ssh=_ssh(ssh))
     printer = Printer(quiet)
     memo = Memo(store_root(ctx, root_), opts, os.environ)
     image_id = memo.replay(opts.tags, printer)  # nothing changed since a fully cached build: its lines again

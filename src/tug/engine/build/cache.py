@@ -197,6 +197,6 @@ class BuildCache:
         shutil.rmtree(self.base / "memo", ignore_errors=True)  # replays of fully cached builds (memo.py)
         m = 0
         if mounts and self.mounts.is_dir():
-            m = sum(1 for _ in self.mounts.iterdir())
+            m = sum(1 for p in self.mounts.iterdir() if p.is_dir())  # not the .lock files beside them
             shutil.rmtree(self.mounts, ignore_errors=True)
         return n, m

@@ -68,6 +68,8 @@ def _mount_options(eng: Engine, d: Path, req: RunRequest) -> tuple[list[str], li
         mounts.append(f"type=bind,source={host},target={target}")
     for host, target in req.secrets:
         mounts.append(f"type=bind,source={host},target={target},readonly")
+    for host, target in req.sockets:
+        mounts.append(f"type=bind,source={host},target={target}")
     return mounts, staged
 
 
@@ -120,8 +122,10 @@ def _launch_child(eng: Engine, res: RunResult, chains: list[Digest], req: RunReq
             os.close(fd)
             os.close(root_fd)
             if not b.readonly and b.is_dir:
+                up, work = ((b.layers / "upper", b.layers / "work") if b.layers is not None
+                            else (d / "mnt" / f"{i}-up", d / "mnt" / f"{i}-work"))
                 mount("overlay", str(d / "mnt" / f"{i}-rw"), "overlay", 0,
-                      f"lowerdir={stage},upperdir={d / 'mnt' / f'{i}-up'},workdir={d / 'mnt' / f'{i}-work'}")
+                      f"lowerdir={stage},upperdir={up},workdir={work}")
         rootfs = d / "bundle" / "rootfs"
         if chains:
             m = eng.snapshots.overlay_mount(chains, d / "upper", d / "work", rootfs)

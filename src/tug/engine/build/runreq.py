@@ -17,6 +17,7 @@ class BindSource:
     target: str
     readonly: bool
     is_dir: bool = True
+    layers: Path | None = None  # writable: a persistent `upper/` + `work/` here (a cache mount's from=), else fresh
 
 
 @dataclass
@@ -28,3 +29,4 @@ class RunRequest:
     caches: list[tuple[Path, str]] = field(default_factory=list)  # (host dir, target)
     tmpfs: list[str] = field(default_factory=list)
     secrets: list[tuple[Path, str]] = field(default_factory=list)  # (host file, target)
+    sockets: list[tuple[Path, str]] = field(default_factory=list)  # (host unix socket, target): ssh agents

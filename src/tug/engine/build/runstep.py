@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tug.dockerfile import instructions as ins
 from tug.dockerfile.history import command_with_shell, created_by
+from tug.dockerfile.mounts import Mount
 from tug.dockerfile.plan import BuildPlan, StageEvaluator
 from tug.engine.build import config as cfgmod
 from tug.engine.build import runreq
@@ -79,16 +81,26 @@ def _path_kind(b: Builder, spec: RootSpec, path: str) -> bool:
     return st is None or stat.S_ISDIR(st.st_mode)
 
 
+@dataclass
+class Pending:
+    """Mounts taken only when the step runs (a cached step never waits for a cache lock or starts a relay)."""
+
+    caches: list[tuple[Mount, runreq.BindSource | None]] = field(default_factory=list)
+    ssh: list[tuple[Mount, str]] = field(default_factory=list)
+
+
 def requests(b: Builder, plan: BuildPlan, x: ins.Run, network: str, env: list[str],
-             command: list[str]) -> tuple[runreq.RunRequest, dict[str, str], dict[str, str]]:
-    """The container request, plus the files and other inputs its mounts add to the cache key."""
+             command: list[str]) -> tuple[runreq.RunRequest, dict[str, str], dict[str, str], Pending]:
+    """The container request, plus the files and other inputs its mounts add to the cache key, and the mounts
+    to take when the step runs."""
     from tug.engine.build.context import collect, open_root
 
     req = runreq.RunRequest(command, env, network)
+    pending = Pending()
     files: dict[str, str] = {}
     extra: dict[str, str] = {}
     for i, m in enumerate(x.mounts):
-        if m.type in ("bind", "cache", "tmpfs", "secret") and m.type != "secret":
+        if m.type in ("bind", "cache", "tmpfs"):
             check_mount_target(m)
         if m.type == "bind":
             if m.from_:
@@ -105,13 +117,20 @@ def requests(b: Builder, plan: BuildPlan, x: ins.Run, network: str, env: list[st
             req.binds.append(runreq.BindSource(root, m.source or "/", m.target, m.readonly,
                                                _path_kind(b, root, m.source or "/")))
         elif m.type == "cache":
-            ident = m.id or m.target
-            d = b.cache.mount_dir(ident)
-            if not d.exists():
-                d.mkdir(parents=True)
-                os.chmod(d, m.mode if m.mode is not None else 0o755)
-                os.chown(d, m.uid or 0, m.gid or 0)
-            req.caches.append((d, m.target))
+            source = None
+            if m.from_:
+                root, ident = stage_root(b, plan, m.from_)
+                source = runreq.BindSource(root, m.source or "/", m.target, False, True)
+            pending.caches.append((m, source))
+        elif m.type == "ssh":
+            ident = m.id or "default"
+            sock = b.opts.ssh.get(ident)
+            if sock is None:
+                if m.required:
+                    raise NotFound(f"RUN --mount=type=ssh: no ssh agent {ident!r} forwarded "
+                                   f"(pass it with tug build --ssh {ident})")
+                continue
+            pending.ssh.append((m, sock))
         elif m.type == "tmpfs":
             req.tmpfs.append(m.target + (f":size={m.size}" if m.size else ""))
         elif m.type == "secret":
@@ -124,7 +143,33 @@ def requests(b: Builder, plan: BuildPlan, x: ins.Run, network: str, env: list[st
             req.secrets.append((Path(host), m.target or f"/run/secrets/{ident}"))
         else:
             raise Invalid(f"RUN --mount=type={m.type} is not supported by tug build")
-    return req, files, extra
+    return req, files, extra, pending
+
+
+def take_mounts(b: Builder, req: runreq.RunRequest, pending: Pending, stack: ExitStack) -> None:
+    """Cache directories (locked as their sharing asks) and ssh relays for a step that runs; released by `stack`."""
+    from tug.engine.build import cachemount
+
+    for m, source in pending.caches:
+        d = b.cache.mount_dir(m.id or m.target)
+        use = cachemount.acquire(d, m.target, m.sharing, b.work, m.mode, m.uid, m.gid, layered=source is not None)
+        stack.callback(use.release)
+        if source is None:
+            req.caches.append((use.dir, m.target))
+        else:
+            source.layers = use.dir
+            req.binds.append(source)
+    for n, (m, sock) in enumerate(pending.ssh):
+        from tug.engine.build import sshagent
+
+        agent = sshagent.check_agent(sock, m.id or "default")
+        target = m.target or sshagent.DEFAULT_TARGET.format(n=n)
+        proxy = sshagent.start_proxy(agent, b.work / f"ssh-{os.urandom(4).hex()}.sock", m.uid or 0, m.gid or 0,
+                                     m.mode if m.mode is not None else 0o600, close_fds=(b.owner.fd,))
+        stack.callback(proxy.stop)
+        req.sockets.append((proxy.path, target))
+        if n == 0:
+            req.env = [e for e in req.env if not e.startswith("SSH_AUTH_SOCK=")] + [f"SSH_AUTH_SOCK={target}"]
 
 
 def run_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: ins.Run, first: bool) -> State:
@@ -133,7 +178,7 @@ def run_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: i
     text = created_by(x, shell=ev.shell, build_args=args)
     assert text is not None
     network = network_mode(x.network, b.opts.network)
-    req, files, extra = requests(b, plan, x, network, ev.run_env(), command)
+    req, files, extra, pending = requests(b, plan, x, network, ev.run_env(), command)
     mounts = [{k: v for k, v in asdict(m).items() if v not in (None, "", False, 0)} for m in x.mounts]
     key = text + " " + json.dumps({"mounts": mounts, "network": network}, sort_keys=True)
     inputs = StepInputs(str(state.id), key, args=args, files=files, extra=extra, shown=text)
@@ -143,18 +188,21 @@ def run_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: i
     from tug.engine.build import runner
     from tug.engine.commit import placeholder_filter
 
-    res = runner.prepare(b.eng, ImageConfig(state.raw), state.chains, req, on_id=b.owner.note_container)
-    layer = None
-    try:
-        b.emit(BuildEvent("running", res.container_id[:12]))
-        code = runner.execute(b.eng, res, state.chains, req, lambda data: b.emit(BuildEvent("output", data=data)))
-        b.stats.containers += 1
-        if code != 0:
-            raise runner.failed(command, code)
-        layer = b.write_layer(res.upper, state, exclude=placeholder_filter(b.eng, res.ctr))
-    finally:
-        runner.cleanup(b.eng, res)
-        b.emit(BuildEvent("removing", res.container_id[:12]))
+    with ExitStack() as stack:
+        take_mounts(b, req, pending, stack)
+        res = runner.prepare(b.eng, ImageConfig(state.raw), state.chains, req, on_id=b.owner.note_container)
+        layer = None
+        try:
+            b.emit(BuildEvent("running", res.container_id[:12]))
+            code = runner.execute(b.eng, res, state.chains, req,
+                                  lambda data: b.emit(BuildEvent("output", data=data)))
+            b.stats.containers += 1
+            if code != 0:
+                raise runner.failed(command, code)
+            layer = b.write_layer(res.upper, state, exclude=placeholder_filter(b.eng, res.ctr))
+        finally:
+            runner.cleanup(b.eng, res)
+            b.emit(BuildEvent("removing", res.container_id[:12]))
     raw = json.loads(json.dumps(state.raw))
     layers = [*state.layers, layer] if layer is not None else list(state.layers)
     cfgmod.add_history(raw, b.created, text, empty_layer=layer is None)
