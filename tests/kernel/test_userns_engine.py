@@ -118,3 +118,27 @@ def test_rm_and_restart_with_idmapped_dirs(busybox_tug):
         assert busybox_tug("logs", "urs").stdout == "0\n0\n"
     finally:
         busybox_tug("rm", "-f", "urs")
+
+
+def test_chown_on_copy_where_idmapping_is_refused(tmp_path, busybox_tar):
+    """A store on ramfs (which refuses idmapped mounts), in a private mount namespace: the layers are copied once
+    with shifted owners under <root>/idmapped, and the container still sees root's files as root's."""
+    mnt = tmp_path / "ramfs"
+    mnt.mkdir()
+    root = mnt / "root"
+    script = f"""set -e
+mount -t ramfs ramfs {mnt}
+export TUG_ROOT={root} TUG_RUNROOT={mnt}/run
+{TUG} import --change 'CMD ["sh"]' {busybox_tar} busybox:latest >/dev/null
+{TUG} run --rm --network none --userns=auto busybox sh -c \
+  'id -u; stat -c %u /etc/passwd /home/user; touch /etc/made; stat -c %u /etc/made; echo ok >> /etc/hosts'
+{TUG} run --rm --network none --userns=auto busybox true
+stat -c %u {root}/idmapped/{START}-{START}-65536/*/fs/etc/passwd {root}/idmapped/{START}-{START}-65536/*/fs/home/user
+ls {root}/idmapped/{START}-{START}-65536 | wc -l
+"""
+    before = mountinfo()
+    r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", "0", "1000", "0", str(START), str(START + 1000), "1"]
+    assert mountinfo() == before

@@ -7,7 +7,8 @@ see the same tree as without a user namespace). Both come from idmapped mounts m
 namespace just before the overlay is mounted: every lower layer, the container's dir (upper, work, hosts, hostname,
 resolv.conf) and the named volumes it uses are bind-mounted onto themselves with the container's mapping, so on-disk
 uid 0 is seen as host uid START, and container root writing through them writes on-disk uid 0. The host's mount
-table never sees any of it.
+table never sees any of it. Where the store's filesystem refuses idmapped mounts, `tug.engine.idcopy` copies the
+layers with shifted owners instead (chown-on-copy).
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def idmap_request(spec: dict[str, Any], lowers: list[Path], container_dir: Path,
         points.append([dest, "file" if is_file else "dir"])
     maps = pure.Mappings.from_document(linux)
     return {"uidMappings": linux["uidMappings"], "gidMappings": linux["gidMappings"], "paths": paths,
-            "root": [maps.host_uid(0), maps.host_gid(0)], "mountpoints": points}
+            "lowers": len(lowers), "store": str(store_root), "root": [maps.host_uid(0), maps.host_gid(0)],
+            "mountpoints": points}
 
 
 def mount_overlay(m: dict[str, Any]) -> None:
@@ -80,12 +82,19 @@ def mount_overlay(m: dict[str, Any]) -> None:
     from tug.sys.mountns import mount
 
     req = m["idmap"]
+    data = m["data"]
     fd = rt.make_mapped(rt.map_text(req["uidMappings"], "uidMappings"), rt.map_text(req["gidMappings"], "gidMappings"))
     try:
-        for path in req["paths"]:
-            if not rt.idmapped_bind(path, path, fd):
-                raise SystemFailure("--userns: this filesystem cannot be idmapped (mount_setattr MOUNT_ATTR_IDMAP "
-                                    "refused)", where=path, hint="put the store on ext4, xfs, btrfs or tmpfs")
+        for i, path in enumerate(req["paths"]):
+            if rt.idmapped_bind(path, path, fd):
+                continue
+            if i > 0:
+                raise SystemFailure("--userns: this directory's filesystem cannot be idmapped (mount_setattr "
+                                    "MOUNT_ATTR_IDMAP refused) while the store's can", where=path)
+            from tug.engine import idcopy  # the store's filesystem cannot be idmapped: chown-on-copy
+
+            data = idcopy.prepare(m, Path(req["store"]))
+            break
     finally:
         os.close(fd)
     uid, gid = req["root"]
@@ -93,7 +102,7 @@ def mount_overlay(m: dict[str, Any]) -> None:
         if m.get("cwd"):
             os.chdir(m["cwd"])
         try:
-            mount(m["source"], m["target"], m["fstype"], 0, m["data"])
+            mount(m["source"], m["target"], m["fstype"], 0, data)
         finally:
             os.chdir("/")
         root_fd = os.open(m["target"], os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
