@@ -53,8 +53,9 @@ COMMANDS = {
     "builder": "tug.cli.build:builder",
 }
 
-# verbs whose engine errors exit 125 as docker's do; others exit 1
-RUN_LIKE = {"run", "create", "start", "exec"}
+# verbs whose engine errors exit 125 as docker's do (`docker run`/`create`); the others' exit 1 (`docker exec` or
+# `docker start` of a missing container). 126/127 (cannot invoke, not found) are kept by every verb.
+RUN_LIKE = {"run", "create"}
 
 
 @flags.group("tug", lazy=COMMANDS)
@@ -137,7 +138,8 @@ def _main(argv: list[str] | None = None) -> None:
         sys.exit(e.exit_code)
     except flags.ClickException as e:
         e.show()
-        sys.exit(125 if verb in RUN_LIKE else e.exit_code)
+        usage = isinstance(e, flags.UsageError)  # docker's CLI ends every flag or usage error with 125
+        sys.exit(125 if usage or verb in RUN_LIKE else e.exit_code)
     except flags.Abort:
         sys.exit(130)
     except KeyboardInterrupt:
