@@ -213,3 +213,20 @@ def test_rootless_overlay_markers_round_trip(image_user):
     r = u.tug("run", "--rm", "rlimg", "sh", "-c", "ls -A /home; stat -c %u /home/new; ls /etc/group")
     assert r.stdout.split("\n")[:2] == ["new", "1000"] and r.returncode != 0, (r.stdout, r.stderr)
     u.tug("rm", "rlw")
+
+
+def test_rootless_keep_id(image_user):
+    """--userns=keep-id: the container's process is the user's own uid (what it writes into the user's dirs is the
+    user's), the image's files stay root's inside (layers copied with shifted owners: the store's filesystem
+    belongs to the host's user namespace, so it cannot be idmapped from the user's)."""
+    u = image_user
+    shared = u.home / "kept"
+    shared.mkdir()
+    os.chown(shared, u.uid, u.uid)
+    r = u.tug("run", "--rm", "--userns=keep-id", "-v", f"{shared}:/kept", "busybox", "sh", "-c",
+              "id -u; stat -c %u /etc/passwd /home/user; echo x > /kept/f")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [str(u.uid), "0", "1000"]
+    assert (shared / "f").stat().st_uid == u.uid
+    r = u.tug("run", "--rm", "--userns=auto", "busybox", "true")
+    assert r.returncode == 125 and "rootless" in r.stderr

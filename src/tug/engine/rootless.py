@@ -154,6 +154,8 @@ def adjust_options(opts: Any) -> None:
         opts.network = "none"
     elif net not in ("none", "host") and not net.startswith("container:"):
         raise Invalid(f"rootless mode: network {net!r} needs root; use --network none or --network host")
+    if opts.userns == "keep-id" and not opts.user:  # the user is the container's process as well, as podman does
+        opts.user = os.environ.get(ENV_OUTER) or f"{os.getuid()}:{os.getgid()}"
     if opts.publish or opts.publish_all:
         raise Invalid("rootless mode: publishing ports needs a network; use --network host")
     limits = [n for n in ("memory", "memory_swap", "memory_reservation", "cpus", "cpu_shares", "cpuset_cpus",

@@ -35,14 +35,25 @@ def mappings_for(opts: RunOptions) -> pure.Mappings | None:
     mode = pure.parse_mode(opts.userns)
     if mode.kind == "host":
         return None
-    if os.geteuid() != 0:
-        raise Invalid(f"--userns={opts.userns} is not available in rootless mode: the container already runs in "
-                      "the user's own user namespace (use the default, --userns=host)")
+    outer = os.environ.get("TUG_ROOTLESS", "")  # "UID:GID" of the user, in rootless mode (tug.engine.rootless)
+    if mode.kind == "keep-id" and outer:
+        uid, _, gid = outer.partition(":")
+        return pure.keep_id_mappings(int(uid), int(gid), _own_mappings())
+    if os.geteuid() != 0 or outer:
+        raise Invalid(f"--userns={opts.userns} is not available in rootless mode: the container runs in the user's "
+                      "own user namespace already (the default) or with --userns=keep-id")
     if mode.kind == "keep-id":
         raise Invalid("--userns=keep-id is for rootless mode (tug run as a normal user); as root use --userns=auto")
     subuids = pure.parse_subid(_read("/etc/subuid"), pure.RANGE_OWNER)
     subgids = pure.parse_subid(_read("/etc/subgid"), pure.RANGE_OWNER)
     return pure.auto_mappings(mode.size, subuids, subgids)
+
+
+def _own_mappings() -> pure.Mappings:
+    """The mappings of the user namespace this process is in (the rootless one)."""
+    def read(path: str) -> tuple[pure.IdMap, ...]:
+        return tuple(pure.IdMap(*(int(x) for x in line.split())) for line in _read(path).splitlines() if line.strip())
+    return pure.Mappings(read("/proc/self/uid_map"), read("/proc/self/gid_map"))
 
 
 def idmap_request(spec: dict[str, Any], lowers: list[Path], container_dir: Path,

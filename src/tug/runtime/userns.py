@@ -92,7 +92,7 @@ def make_mapped(uid_map: str, gid_map: str) -> int:
 
 
 def idmapped_bind(src: str, dst: str, userns_fd: int) -> bool:
-    """Bind `src` onto `dst` with the user namespace's id mapping; False when the filesystem refuses (EINVAL)."""
+    """Bind `src` onto `dst` with the user namespace's id mapping; False when the filesystem refuses."""
     libc.syscall.restype = ctypes.c_long
     tree = libc.syscall(SYS_OPEN_TREE, AT_FDCWD, src.encode(), OPEN_TREE_CLONE | os.O_CLOEXEC | AT_RECURSIVE)
     if tree < 0:
@@ -102,8 +102,8 @@ def idmapped_bind(src: str, dst: str, userns_fd: int) -> bool:
         attr = _MountAttr(MOUNT_ATTR_IDMAP, 0, 0, userns_fd)
         if libc.syscall(SYS_MOUNT_SETATTR, tree, b"", AT_EMPTY_PATH, ctypes.byref(attr), ctypes.sizeof(attr)) < 0:
             err = ctypes.get_errno()
-            if err in (22, 95):  # EINVAL, EOPNOTSUPP: this filesystem cannot be idmapped
-                return False
+            if err in (1, 22, 95):  # EPERM (a filesystem of an ancestor user namespace, rootless), EINVAL,
+                return False  # EOPNOTSUPP: this filesystem cannot be idmapped
             raise SystemFailure(f"mount_setattr(MOUNT_ATTR_IDMAP): {os.strerror(err)}", where=src)
         if libc.syscall(SYS_MOVE_MOUNT, tree, b"", AT_FDCWD, dst.encode(), MOVE_MOUNT_F_EMPTY_PATH) < 0:
             err = ctypes.get_errno()
