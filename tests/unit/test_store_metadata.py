@@ -204,3 +204,29 @@ def test_lock_is_exclusive_across_processes(tmp_path):
         pass
     with pytest.raises(Invalid), lock(layout, "../escape"):
         pass
+
+
+def test_reopening_takes_no_write_lock_but_repairs_a_missing_table(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "tug.db"
+    script = textwrap.dedent(f"""
+        import sqlite3, sys
+        from tug.store.metadata import Metadata
+        blocker = sqlite3.connect({str(db)!r}, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another tug command holds the write lock
+        Metadata({str(db)!r})  # opening an up-to-date store must not wait for it
+        print("opened")
+    """)
+    Metadata(db)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=20,
+                       env={"PYTHONPATH": ":".join(sys.path)})
+    assert r.stdout.strip() == "opened", r.stderr
+    conn = sqlite3.connect(db)
+    conn.execute("DROP INDEX tags_by_image")
+    conn.commit()
+    conn.close()
+    script2 = f"from tug.store.metadata import Metadata; Metadata({str(db)!r})"
+    subprocess.run([sys.executable, "-c", script2], check=True, env={"PYTHONPATH": ":".join(sys.path)})
+    names = {r[0] for r in sqlite3.connect(db).execute("SELECT name FROM sqlite_master")}
+    assert "tags_by_image" in names

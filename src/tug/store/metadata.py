@@ -9,6 +9,7 @@ The per-table methods (`add_image`, `set_tag`, `insert_container`, ...) are mixe
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -65,6 +66,8 @@ CREATE TABLE IF NOT EXISTS containers (
     state TEXT NOT NULL DEFAULT '{}'     -- JSON
 );
 """
+
+_SCHEMA_NAMES = frozenset(re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", _SCHEMA))
 
 _connections: dict[tuple[int, str], tuple[sqlite3.Connection, threading.RLock]] = {}
 _registry_lock = threading.Lock()
@@ -138,6 +141,15 @@ class Metadata(ImagesMixin, TagsMixin, LayersMixin, ContainersMixin):
             return self._conn.execute(sql, args).fetchall()
 
     def _migrate(self) -> None:
+        # the common case, a store already at this schema with every table and index, costs two reads and takes no
+        # write lock (a BEGIN IMMEDIATE here serialised every tug command on the store)
+        try:
+            row = self._conn.execute("SELECT version FROM schema_version").fetchone()
+            have = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
+        except sqlite3.Error:
+            row, have = None, set()
+        if row is not None and row[0] == SCHEMA_VERSION and have >= _SCHEMA_NAMES:
+            return
         with self.transaction() as c:
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
