@@ -8,7 +8,10 @@
 Peers get the same base imported into their own stores: podman with private storage (vfs) in a temp dir, docker
 only where dockerd answers (`DOCKER_BUILDKIT=0`, the classic builder).
 
-Usage: .venv/bin/python bench/build_bench.py [--runs N] [--adventure]
+With --engine, the engine's share of the 10-step cached rebuild is measured in-process (everything after the CLI
+has parsed argv: the replay of a memo, and the ordinary cached build when the memo is dropped before each run).
+
+Usage: .venv/bin/python bench/build_bench.py [--runs N] [--adventure] [--engine]
 """
 
 from __future__ import annotations
@@ -35,6 +38,18 @@ RUN id -u > /tmp/uid
 CMD ["cat", "/app/derived"]
 """
 DEBIAN_TAR = Path("/tmp/tug-bench-debian.tar")
+ENGINE_SIDE = """
+import io, sys, time
+import tug.cli.common, tug.cli.flags  # the CLI's own start-up is not counted
+from tug.cli.build import build
+t0 = time.perf_counter()
+out, sys.stdout = sys.stdout, io.StringIO()
+try:
+    build.main(sys.argv[1:], prog_name="build")
+finally:
+    sys.stdout = out
+print((time.perf_counter() - t0) * 1000)
+"""
 
 
 def context(tmp: Path, name: str, dockerfile: str) -> Path:
@@ -55,8 +70,29 @@ def docker_ok() -> bool:
     return have("docker") and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
+def engine_side(args: list[str], runs: int, env: dict[str, str]) -> None:
+    """The engine's ms of a cached rebuild, replayed and (memo dropped first) the ordinary cached path."""
+    import statistics
+    import sys
+    import time
+
+    memo = Path(env["TUG_ROOT"]) / "buildcache" / "memo"
+    time.sleep(1.1)  # out of the racy window, so the cached build below leaves a memo
+    subprocess.run([TUG, "build", *args], env=env, check=True, capture_output=True)
+    for name, drop in (("replayed (memo)", False), ("cached steps (no memo)", True)):
+        samples = []
+        for _ in range(runs):
+            if drop:
+                shutil.rmtree(memo, ignore_errors=True)
+            r = subprocess.run([sys.executable, "-c", ENGINE_SIDE, *args], env=env, check=True, capture_output=True,
+                               text=True)
+            samples.append(float(r.stdout.strip().splitlines()[-1]))
+        print(f"{'tug engine side, ' + name:40s} median {statistics.median(samples):8.1f} ms   "
+              f"min {min(samples):8.1f} ms   runs {runs}")
+
+
 def bench_case(label: str, tmp: Path, tar: Path, base_tag: str, dockerfile: str, network: str, runs: int,
-               cold_runs: int, tug_env: dict[str, str]) -> None:
+               cold_runs: int, tug_env: dict[str, str], engine: bool = False) -> None:
     print(f"\n== {label}")
     ctx = context(tmp, label.replace(" ", "-"), dockerfile.format(base=base_tag))
     peer_ctx = context(tmp, label.replace(" ", "-") + "-peer", dockerfile.format(base="localhost/" + base_tag))
@@ -65,6 +101,8 @@ def bench_case(label: str, tmp: Path, tar: Path, base_tag: str, dockerfile: str,
     tug = [TUG, "build", "--network", network, "-t", "bench", str(ctx)]
     report("tug build (cold, --no-cache)", time_runs([*tug[:2], "--no-cache", *tug[2:]], cold_runs, 1, env=tug_env))
     tug_cached = report("tug build (cached)", time_runs(tug, runs, env=tug_env))
+    if engine:
+        engine_side(tug[2:], runs, tug_env)
     if have("podman"):
         p = podman_argv(tmp)
         r = subprocess.run([*p, "import", str(tar), "localhost/" + base_tag], capture_output=True)
@@ -91,6 +129,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--adventure", action="store_true")
+    ap.add_argument("--engine", action="store_true", help="also the engine's share of the cached rebuild")
     args = ap.parse_args()
     import sys
 
@@ -102,7 +141,7 @@ def main() -> None:
         tug_env = dict(os.environ, TUG_ROOT=str(tmp / "root"), TUG_RUNROOT=str(tmp / "run"))
         tar = tar_directory(build_busybox_rootfs(tmp / "rootfs"), tmp / "busybox.tar")
         bench_case("10-step busybox", tmp, tar, "busybox:bench", TEN, "none", args.runs, max(3, args.runs // 3),
-                   tug_env)
+                   tug_env, engine=args.engine)
         if args.adventure:
             if not DEBIAN_TAR.exists():
                 subprocess.run(["mmdebstrap", "--quiet", "--variant=minbase", "--format=tar", "bookworm",

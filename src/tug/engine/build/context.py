@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tug.dockerfile.ignore import IgnoreMatcher, clean, read_dockerignore
+from tug.engine.build.digests import DigestCache
 from tug.errors import Invalid, NotFound
 from tug.sys.openat2 import RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, openat2
 
@@ -261,7 +262,20 @@ def hash_fd(fd: int) -> str:
     return h.hexdigest()
 
 
-def _entry(rel: str, st: os.stat_result, dir_fd: int, name: str, hashing: bool) -> Entry:
+def _digest(fd: int, st: os.stat_result, digests: DigestCache | None) -> str:
+    """The sha256 of an open regular file, from the stat-keyed table when the file is unchanged (digests.py)."""
+    if digests is not None:
+        found = digests.get(st)
+        if found is not None:
+            return found
+    digest = hash_fd(fd)
+    if digests is not None:
+        digests.put(st, os.fstat(fd), digest)
+    return digest
+
+
+def _entry(rel: str, st: os.stat_result, dir_fd: int, name: str, hashing: bool,
+           digests: DigestCache | None = None) -> Entry:
     m = st.st_mode
     if stat.S_ISDIR(m):
         return Entry(rel, "dir", stat.S_IMODE(m))
@@ -270,9 +284,11 @@ def _entry(rel: str, st: os.stat_result, dir_fd: int, name: str, hashing: bool) 
     if stat.S_ISREG(m):
         digest = ""
         if hashing:
+            if digests is not None and (found := digests.get(st)) is not None:
+                return Entry(rel, "file", stat.S_IMODE(m), st.st_size, digest=found)
             fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
             try:
-                digest = hash_fd(fd)
+                digest = _digest(fd, os.fstat(fd), digests)
             finally:
                 os.close(fd)
         return Entry(rel, "file", stat.S_IMODE(m), st.st_size, digest=digest)
@@ -280,7 +296,7 @@ def _entry(rel: str, st: os.stat_result, dir_fd: int, name: str, hashing: bool) 
 
 
 def _walk(dir_fd: int, base_path: str, rel: str, matcher: IgnoreMatcher | None, hashing: bool,
-          out: list[Entry]) -> None:
+          out: list[Entry], digests: DigestCache | None = None) -> None:
     for name in sorted(os.listdir(dir_fd)):
         path = f"{base_path}/{name}" if base_path else name
         sub_rel = f"{rel}/{name}" if rel else name
@@ -294,20 +310,21 @@ def _walk(dir_fd: int, base_path: str, rel: str, matcher: IgnoreMatcher | None, 
                 mark = len(out)
                 if not excluded:
                     out.append(_entry(sub_rel, st, dir_fd, name, hashing))
-                _walk(sub, path, sub_rel, matcher, hashing, out)
+                _walk(sub, path, sub_rel, matcher, hashing, out, digests)
                 if excluded and len(out) > mark:  # a re-included path below: its directory comes too
                     out.insert(mark, _entry(sub_rel, st, dir_fd, name, hashing))
             finally:
                 os.close(sub)
         elif not excluded:
-            e = _entry(sub_rel, st, dir_fd, name, hashing)
+            e = _entry(sub_rel, st, dir_fd, name, hashing, digests)
             if e.kind != "other":
                 out.append(e)
 
 
 def collect(root_fd: int, source: str, matcher: IgnoreMatcher | None = None, hashing: bool = True,
-            allow_empty: bool = False) -> list[Source]:
-    """The sources one COPY/ADD argument names inside the root. NotFound when nothing matches."""
+            allow_empty: bool = False, digests: DigestCache | None = None) -> list[Source]:
+    """The sources one COPY/ADD argument names inside the root. NotFound when nothing matches. With `digests`,
+    unchanged files are not read again."""
     pattern = clean_source(source)
     out: list[Source] = []
     for path in _match_names(root_fd, pattern, matcher):
@@ -328,7 +345,7 @@ def collect(root_fd: int, source: str, matcher: IgnoreMatcher | None = None, has
                 src.entries.append(Entry("", "dir", stat.S_IMODE(st.st_mode)))
                 dfd = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
                 try:
-                    _walk(dfd, real, "", matcher, hashing, src.entries)
+                    _walk(dfd, real, "", matcher, hashing, src.entries, digests)
                 finally:
                     os.close(dfd)
             elif stat.S_ISREG(st.st_mode):
@@ -336,7 +353,7 @@ def collect(root_fd: int, source: str, matcher: IgnoreMatcher | None = None, has
                 if hashing:
                     rfd = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
                     try:
-                        digest = hash_fd(rfd)
+                        digest = _digest(rfd, st, digests)
                     finally:
                         os.close(rfd)
                 src.entries.append(Entry("", "file", stat.S_IMODE(st.st_mode), st.st_size, digest=digest))

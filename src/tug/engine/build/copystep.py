@@ -118,7 +118,8 @@ def copy_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: 
     def pick(root_fd: int, src: str, matcher: IgnoreMatcher | None, hashing: bool = True) -> list[Source]:
         """One source argument's matches, placed for --parents and filtered by --exclude (selection.py)."""
         pivot, pattern = split_pivot(src) if parents else ("", src)
-        return select(collect(root_fd, pattern, matcher, hashing=hashing), x.excludes, parents, pivot)
+        found = collect(root_fd, pattern, matcher, hashing=hashing, digests=b.digests if hashing else None)
+        return select(found, x.excludes, parents, pivot)
 
     owner = parse_chown(b, state, x.chown)
     chmod = parse_chmod(x.chmod)

@@ -84,6 +84,9 @@ class Builder:
         self.total = 0
         self.owner = work
         self.work = work.path
+        from tug.engine.build.digests import DigestCache
+
+        self.digests = DigestCache(eng.root / "buildcache" / "digests.json")  # context files' sha256 by stat
         self.bases: dict[str, str] = {}  # for the memo (memo.py): base tag -> image id
         self.paths: list[str] = []  # files the cached steps stood on
         self.replayable = True  # False once the build read anything but the context and the store
@@ -395,7 +398,10 @@ def _build_in(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any, wo
                                 + "] were not consumed"))
         with lock(eng.layout, "gc", shared=True):
             b = Builder(eng, opts, ctx, on_event, work)
-            final = b.build(plan)
+            try:
+                final = b.build(plan)
+            finally:
+                b.digests.save()
             raw = json.loads(json.dumps(final.raw))
             layers = list(final.layers)
             if opts.labels:

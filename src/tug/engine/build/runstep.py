@@ -110,7 +110,7 @@ def requests(b: Builder, plan: BuildPlan, x: ins.Run, network: str, env: list[st
                 root = RootSpec(path=b.ctx.root)
                 fd = open_root(b.ctx.root)
                 try:
-                    for src in collect(fd, m.source or ".", b.ctx.matcher):
+                    for src in collect(fd, m.source or ".", b.ctx.matcher, digests=b.digests):
                         files.update(src.summary())
                 finally:
                     os.close(fd)
