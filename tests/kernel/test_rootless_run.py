@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -232,3 +233,20 @@ def test_rootless_keep_id(image_user):
     assert (shared / "f").stat().st_uid == u.uid
     r = u.tug("run", "--rm", "--userns=auto", "busybox", "true")
     assert r.returncode == 125 and "rootless" in r.stderr
+
+
+def test_rootless_slirp4netns(image_user):
+    """A rootless container with a network of its own through slirp4netns, where the host lets users open the tun
+    device."""
+    u = image_user
+    if shutil.which("slirp4netns") is None:
+        pytest.skip("slirp4netns is not installed")
+    tun = "/dev/net/tun"
+    if subprocess.run([RUNUSER, "-u", u.name, "--", "sh", "-c", f"exec 3<>{tun}"], capture_output=True,
+                      env={"PATH": "/usr/bin:/bin"}).returncode != 0:
+        st = os.stat(tun) if os.path.exists(tun) else None
+        how = f"mode {stat.filemode(st.st_mode)} uid {st.st_uid}" if st else "missing"
+        pytest.skip(f"{tun} is {how} on this host: an unprivileged user cannot open it, and slirp4netns needs it")
+    r = u.tug("run", "--rm", "--network", "slirp4netns", "busybox", "sh", "-c",
+              "ip -4 addr show tap0 | grep -o 'inet [0-9./]*'; cat /etc/resolv.conf")
+    assert (r.returncode, r.stdout) == (0, "inet 10.0.2.100/24\nnameserver 10.0.2.3\n"), r.stderr

@@ -124,7 +124,7 @@ def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
         hostname_text = hostname
     _write(d / "hostname", hostname_text + "\n")
     _write(d / "hosts", hosts)
-    resolv = host_resolv_conf(network)
+    resolv = host_resolv_conf(network) if not netattach.is_slirp(network) else "nameserver 10.0.2.3\n"  # issue 7
     if opts.dns:  # issue 8: --dns replaces the host's name servers
         resolv = "".join(f"nameserver {s}\n" for s in opts.dns) + "".join(
             ln + "\n" for ln in resolv.splitlines() if not ln.startswith("nameserver"))

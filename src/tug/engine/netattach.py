@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 # with `--network none` or `host` never loads them (about 15 ms of imports on every `tug run`).
 
 
+def is_slirp(mode: str) -> bool:
+    """`--network slirp4netns[:OPTIONS]` (tug.engine.slirp)."""
+    return mode == "slirp4netns" or mode.startswith("slirp4netns:")
+
+
 def mode_of(ctr: Container) -> str:
     return ctr.options.network or "bridge"
 
@@ -38,7 +43,7 @@ def mode_of(ctr: Container) -> str:
 def network_names(ctr: Container) -> list[str]:
     """The networks a bridge-mode container joins: its --network, then those added by `network connect`."""
     mode = mode_of(ctr)
-    if mode in ("host", "none") or mode.startswith("container:"):
+    if mode in ("host", "none") or mode.startswith("container:") or is_slirp(mode):
         return []
     from tug.engine import networks
 
@@ -54,7 +59,13 @@ def validate(eng: Engine, ctr: Container) -> None:
         if o.publish or o.publish_all:
             raise Invalid("conflicting options: port publishing and the container type network mode")
         return
-    if mode not in ("host", "none", "bridge", "default"):
+    if is_slirp(mode):  # issue 7: a user-mode network (tug.engine.slirp)
+        from tug.engine import slirp
+
+        slirp.options(mode)
+        if o.publish or o.publish_all:
+            raise Invalid("port publishing with --network slirp4netns is not supported by tug")
+    elif mode not in ("host", "none", "bridge", "default"):
         from tug.engine import networks
 
         networks.find(eng, mode)
@@ -126,8 +137,13 @@ def attach(eng: Engine, ctr: Container) -> None:
     try:
         fd = os.open(holder.path(pid), os.O_RDONLY | os.O_CLOEXEC)
         try:
-            if mode == "none":
+            if mode == "none" or is_slirp(mode):
                 links.loopback_up(fd)
+            if is_slirp(mode):  # issue 7: tap0 through slirp4netns, killed on release
+                from tug.engine import slirp
+
+                rec["slirp"] = slirp.start(holder.path(pid), mode)
+                write_record(eng.runroot, ctr.id, rec)
             for i, name in enumerate(network_names(ctr)):
                 ep = _join(eng, ctr, networks.find(eng, name), fd, i)
                 rec["endpoints"][name] = ep

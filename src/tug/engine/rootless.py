@@ -152,8 +152,8 @@ def adjust_options(opts: Any) -> None:
     net = opts.network or "bridge"
     if net in ("bridge", "default"):
         opts.network = "none"
-    elif net not in ("none", "host") and not net.startswith("container:"):
-        raise Invalid(f"rootless mode: network {net!r} needs root; use --network none or --network host")
+    elif net not in ("none", "host") and not net.startswith(("container:", "slirp4netns:")) and net != "slirp4netns":
+        raise Invalid(f"rootless mode: network {net!r} needs root; use --network none, host or slirp4netns")
     if opts.userns == "keep-id" and not opts.user:  # the user is the container's process as well, as podman does
         opts.user = os.environ.get(ENV_OUTER) or f"{os.getuid()}:{os.getgid()}"
     if opts.publish or opts.publish_all:
