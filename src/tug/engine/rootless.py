@@ -12,7 +12,8 @@ What differs is decided here and nowhere else:
 - the store and runtime state default to $XDG_DATA_HOME/tug (~/.local/share/tug) and $XDG_RUNTIME_DIR/tug
   (/tmp/tug-UID);
 - no cgroups (the user cannot create them unless delegated): no cgroupsPath, no resources in the spec;
-- networks: `none` and `host` (a bridge needs host root); the default network is `none`;
+- networks: `none`, `host` or `slirp4netns` (a bridge needs host root; slirp4netns needs a /dev/net/tun the user
+  may open); the default network is `none`;
 - with the host's network namespace, sysfs cannot be mounted anew: /sys is bound read-only from the host.
 """
 
