@@ -89,6 +89,10 @@ def cmd_exec(root: str, cid: str, args: list[str], o: dict[str, Any]) -> int:
     detach = bool(o.get("detach"))
     if terminal and detach and not o.get("console_socket"):
         raise Invalid("cannot allocate tty if tug-runtime will detach without setting console socket")
+    # the cgroup move below waits for an RCU grace period after an idle spell (cgroup v1, 7-30 ms): start that wait
+    # now with a no-op write to our own cgroup.procs (see cgroup.Primer); before the pid namespace is joined, after
+    # which no thread can be made
+    primer = cgroup.prime(cgroup.create((spec.get("linux") or {}).get("cgroupsPath") or "", make=False))
     ns_fds = _open_namespaces(spec, c.pid)
     if "pid" in config.namespaces(spec):
         ns.join(f"/proc/{c.pid}/ns/pid", ns.CLONE_NEWPID)  # our next child is born in it
@@ -116,6 +120,7 @@ def cmd_exec(root: str, cid: str, args: list[str], o: dict[str, Any]) -> int:
     try:
         joined = cgroup.Joined()
         joined.paths = c.cgroup_paths
+        primer.wait()
         cgroup.add(joined, pid)
     except OSError as e:
         os.kill(pid, 9)
