@@ -143,3 +143,22 @@ ls {root}/idmapped/{START}-{START}-65536 | wc -l
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["0", "0", "1000", "0", str(START), str(START + 1000), "1"]
     assert [m for m in mountinfo() if str(tmp_path) in m] == before == []
+
+
+def test_cp_into_a_running_container(busybox_tug, tmp_path):
+    """tug cp writes as the container's root (host root has no id on the idmapped upper): root's inside, and a
+    host file only root may read is still copied."""
+    src = tmp_path / "d"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "secret").write_text("s\n")
+    os.chmod(src / "sub" / "secret", 0o600)
+    r = busybox_tug("run", "-d", "--name", "ucp", "--network", "none", "--userns=auto", "busybox", "sleep", "60")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = busybox_tug("cp", str(src), "ucp:/root/")
+        assert r.returncode == 0, r.stderr
+        e = busybox_tug("exec", "ucp", "sh", "-c", "stat -c '%u:%g %a' /root/d /root/d/sub/secret; "
+                        "cat /root/d/sub/secret")
+        assert e.stdout.split("\n")[:3] == ["0:0 755", "0:0 600", "s"], e.stderr
+    finally:
+        busybox_tug("rm", "-f", "ucp")

@@ -112,10 +112,16 @@ def _copy(src: str, dst_dir: int, name: str | None, owner: tuple[int, int] | Non
     _copy_tree(None, path, dst_dir, target, owner)
 
 
-def _enter_root(eng: Engine, ctr: Container) -> None:
+def _enter_root(eng: Engine, ctr: Container) -> tuple[int, int]:
+    """chroot into the container's files; the host ids of the container's root, to own what is copied in."""
     pid = int(ctr.state.get("Pid") or 0)
+    owner = (0, 0)
     if ctr.status in ("running", "paused") and pid:
         root = f"/proc/{pid}/root"
+        if ctr.options.userns:  # issue 7: create files as the container's root (tug.engine.userns)
+            from tug.engine.userns import act_as_container_root
+
+            owner = act_as_container_root(bundle_dir(eng, ctr.id) / "config.json") or owner
     elif ctr.options.rootfs:
         root = ctr.options.rootfs
     else:
@@ -131,6 +137,7 @@ def _enter_root(eng: Engine, ctr: Container) -> None:
             mount(m.source, str(m.target), m.fstype, 0, m.data)
     os.chroot(root)
     os.chdir("/")
+    return owner
 
 
 def _child(eng: Engine, ctr: Container, to_container: bool, src: str, dest: str, keep_owner: bool) -> None:
@@ -152,13 +159,13 @@ def _child(eng: Engine, ctr: Container, to_container: bool, src: str, dest: str,
             src_dir = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY)
             name = os.path.basename(path)
             os.stat(name, dir_fd=src_dir)
-            _enter_root(eng, ctr)
+            owner = _enter_root(eng, ctr)
             dst_dir, dst_name = _container_dest(dest)
             if contents:
                 os.fchdir(src_dir)
-                _copy(name + "/.", dst_dir, dst_name or name, (0, 0))
+                _copy(name + "/.", dst_dir, dst_name or name, owner)
             else:
-                _copy_tree(src_dir, name, dst_dir, dst_name or name, (0, 0))
+                _copy_tree(src_dir, name, dst_dir, dst_name or name, owner)
         else:
             dst_dir, dst_name = _host_dest(dest)
             _enter_root(eng, ctr)

@@ -125,3 +125,25 @@ def mount_overlay(m: dict[str, Any]) -> None:
                     pass  # the runtime meets the same problem and names it
         finally:
             os.close(root_fd)
+
+
+def act_as_container_root(spec_path: Path) -> tuple[int, int] | None:
+    """For a process that writes into a running container with a new user namespace (tug cp): act on files as the
+    container's root from now on (the host ids its root is); those ids, or None for a container without one."""
+    import json
+
+    from tug.sys.fsids import become
+
+    try:
+        linux = json.loads(spec_path.read_text()).get("linux") or {}
+    except (OSError, ValueError):
+        return None
+    if not linux.get("uidMappings") or not any(n.get("type") == "user" and not n.get("path")
+                                               for n in linux.get("namespaces") or ()):
+        return None
+    maps = pure.Mappings.from_document(linux)
+    uid, gid = maps.host_uid(0), maps.host_gid(0)
+    if uid is None or gid is None:
+        return None
+    become(uid, gid)
+    return uid, gid

@@ -20,6 +20,14 @@ libc.setfsuid.argtypes = [ctypes.c_uint]
 libc.setfsgid.argtypes = [ctypes.c_uint]
 
 
+def become(uid: int, gid: int) -> None:
+    """From now on (this thread) act on the filesystem as uid:gid, keeping the capabilities."""
+    effective, permitted, inheritable = caps.get()
+    libc.setfsgid(gid)
+    libc.setfsuid(uid)
+    caps.set(effective, permitted, inheritable)
+
+
 @contextmanager
 def acting_as(uid: int, gid: int) -> Iterator[None]:
     """Within the block, files are created (and access is checked) as uid:gid, with the caller's capabilities."""
