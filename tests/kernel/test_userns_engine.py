@@ -162,3 +162,9 @@ def test_cp_into_a_running_container(busybox_tug, tmp_path):
         assert e.stdout.split("\n")[:3] == ["0:0 755", "0:0 600", "s"], e.stderr
     finally:
         busybox_tug("rm", "-f", "ucp")
+
+
+def test_missing_workdir_and_mount_points_are_the_containers(busybox_tug, tmp_path):
+    r = busybox_tug("run", "--rm", "--network", "none", "--userns=auto", "-w", "/new/dir", "-v",
+                    f"{tmp_path}:/deep/host/dir:ro", "busybox", "sh", "-c", "pwd; stat -c %u /new/dir /deep/host")
+    assert (r.returncode, r.stdout) == (0, "/new/dir\n0\n0\n"), r.stderr

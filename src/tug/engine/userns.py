@@ -60,7 +60,8 @@ def idmap_request(spec: dict[str, Any], lowers: list[Path], container_dir: Path,
                   store_root: Path) -> dict[str, Any] | None:
     """What the monitor idmaps before mounting the overlay, for a spec with a new user namespace (else None):
     the lower layers, the container's dir and the store's volume dirs the container binds, and the mount points
-    to create in the rootfs as the container's root (host root could not create them through the idmapped upper)."""
+    and working dir to create in the rootfs as the container's root (host root could not create them through the
+    idmapped upper)."""
     linux = spec.get("linux") or {}
     if not linux.get("uidMappings") or not any(n.get("type") == "user" and not n.get("path")
                                                for n in linux.get("namespaces") or ()):
@@ -77,6 +78,9 @@ def idmap_request(spec: dict[str, Any], lowers: list[Path], container_dir: Path,
         bind = m.get("type") == "bind" or "bind" in (m.get("options") or ()) or "rbind" in (m.get("options") or ())
         is_file = bind and os.path.exists(src) and not os.path.isdir(src)
         points.append([dest, "file" if is_file else "dir"])
+    cwd = ((spec.get("process") or {}).get("cwd") or "/").rstrip("/")
+    if cwd:
+        points.append([cwd, "dir"])  # the runtime creates a missing working dir too
     maps = pure.Mappings.from_document(linux)
     return {"uidMappings": linux["uidMappings"], "gidMappings": linux["gidMappings"], "paths": paths,
             "lowers": len(lowers), "store": str(store_root), "root": [maps.host_uid(0), maps.host_gid(0)],
