@@ -86,3 +86,18 @@ def test_spec_gets_a_user_namespace_and_mappings_only_when_asked():
     assert spec["linux"]["uidMappings"] == [{"containerID": 0, "hostID": 100000, "size": 65536}]
     assert spec["linux"]["gidMappings"] == spec["linux"]["uidMappings"]
     assert spec["process"]["user"]["uid"] == 0  # container ids in the spec; the mapping does the rest
+
+
+def test_foreign_runtimes_get_sys_bound_and_no_net_sysctls():
+    image = ImageConfig({"config": {"Cmd": ["sh"]}})
+    maps = userns.auto_mappings(65536, [], [])
+    own = generate(image, RunOptions(userns="auto"), _host(id_mappings=maps))
+    assert any(m["type"] == "sysfs" for m in own["mounts"])
+    assert any(k.startswith("net.") for k in own["linux"].get("sysctl", {}))  # docker's defaults, tug-runtime
+    spec = generate(image, RunOptions(userns="auto", runtime="runc", sysctls=["kernel.msgmax=8192"]),
+                    _host(id_mappings=maps))
+    sys_mount = next(m for m in spec["mounts"] if m["destination"] == "/sys")
+    assert sys_mount["type"] == "bind" and sys_mount["source"] == "/sys" and "ro" in sys_mount["options"]
+    assert spec["linux"]["sysctl"] == {"kernel.msgmax": "8192"}
+    plain = generate(image, RunOptions(runtime="runc"), _host())
+    assert any(m["type"] == "sysfs" for m in plain["mounts"])  # without a user namespace nothing changes

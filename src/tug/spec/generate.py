@@ -123,6 +123,8 @@ def build(image: ImageConfig, opts: RunOptions, host: HostFacts) -> SpecResult:
         spec["hostname"] = hostname
         if opts.domainname:
             spec["domainname"] = opts.domainname
+    if host.id_mappings is not None and opts.runtime not in ("", "tug", "tug-runtime"):
+        userns.for_foreign_runtime(spec)  # issue 7: runc/crun work from inside the new user namespace
     return SpecResult(spec, warnings)
 
 

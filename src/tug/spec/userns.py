@@ -151,3 +151,18 @@ def apply(linux: dict[str, Any], namespaces: list[dict[str, Any]], maps: Mapping
         return
     namespaces.append({"type": "user"})
     linux.update(maps.document())
+
+
+def for_foreign_runtime(spec: dict[str, Any]) -> None:
+    """runc and crun make their mounts and write sysctls from inside the new user namespace (tug-runtime does both as
+    host root first). The network namespace is always the engine's for them (or the host's), which belongs to the
+    host's user namespace, so from in there no sysfs can be mounted and no net.* sysctl written: /sys is bound from
+    the host read-only instead, and those sysctls are left as the kernel has them."""
+    for m in spec.get("mounts") or ():
+        if m.get("type") == "sysfs":
+            m.update({"type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]})
+    sysctl = spec["linux"].get("sysctl") or {}
+    for key in [k for k in sysctl if k.startswith("net.")]:
+        del sysctl[key]
+    if "sysctl" in spec["linux"] and not sysctl:
+        del spec["linux"]["sysctl"]
