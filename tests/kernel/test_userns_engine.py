@@ -136,12 +136,21 @@ export TUG_ROOT={root} TUG_RUNROOT={mnt}/run
 {TUG} run --rm --network none --userns=auto busybox true
 stat -c %u {root}/idmapped/{START}-{START}-65536/*/fs/etc/passwd {root}/idmapped/{START}-{START}-65536/*/fs/home/user
 ls {root}/idmapped/{START}-{START}-65536 | wc -l
+{TUG} run --name c2 --network none busybox touch /new >/dev/null
+{TUG} commit c2 img2 >/dev/null
+{TUG} rm c2 >/dev/null
+{TUG} run --rm --network none --userns=auto img2 ls /new
+ls {root}/idmapped/{START}-{START}-65536 | wc -l
+{TUG} rmi img2 >/dev/null
+{TUG} run --rm --network none --userns=auto busybox true
+ls {root}/idmapped/{START}-{START}-65536 | wc -l
 """
     before = [m for m in mountinfo() if str(tmp_path) in m]  # others' tests mount on this host meanwhile
     r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["0", "0", "1000", "0", str(START), str(START + 1000), "1"]
+    # one copy per layer, made once; the copy of a removed image's layer goes at the next start
+    assert r.stdout.split() == ["0", "0", "1000", "0", str(START), str(START + 1000), "1", "/new", "2", "1"]
     assert [m for m in mountinfo() if str(tmp_path) in m] == before == []
 
 

@@ -67,6 +67,15 @@ def shifted_copy(layer_fs: Path, dest_root: Path, maps: Mappings) -> Path:
     return dest / "fs"
 
 
+def prune(store_root: Path) -> None:
+    """Remove the copies of layers whose snapshot is gone (its image was removed; no container can use it)."""
+    snapshots = store_root / "snapshots"
+    for per_map in (store_root / "idmapped").glob("*-*-*"):
+        for copy in per_map.iterdir():
+            if not copy.name.startswith(".") and not (snapshots / copy.name).is_dir():
+                shutil.rmtree(copy, ignore_errors=True)
+
+
 def prepare(m: dict[str, Any], store_root: Path) -> str:
     """Copies of the lower layers, and the container's own files given to its root; the overlay's mount data with
     the copies as lower dirs."""
@@ -74,6 +83,7 @@ def prepare(m: dict[str, Any], store_root: Path) -> str:
     maps = Mappings.from_document(req)
     lowers = req["paths"][:req["lowers"]]
     dest_root = copies_dir(store_root, maps)
+    prune(store_root)
     copies = [str(shifted_copy(Path(p), dest_root, maps)) for p in lowers]
     uid, gid = req["root"]
     cdir = Path(req["paths"][req["lowers"]])
