@@ -91,17 +91,18 @@ def mount_overlay(m: dict[str, Any]) -> None:
     """In a private mount namespace (the monitor's): idmap the request's paths onto themselves, mount the overlay
     described by `m` as the container's root (overlayfs works in its upper dir with its mounter's ids), and create
     the missing mount points the same way."""
-    from tug.runtime import userns as rt
     from tug.sys import inroot
+    from tug.sys import userns as kernel
     from tug.sys.fsids import acting_as
     from tug.sys.mountns import mount
 
     req = m["idmap"]
     data = m["data"]
-    fd = rt.make_mapped(rt.map_text(req["uidMappings"], "uidMappings"), rt.map_text(req["gidMappings"], "gidMappings"))
+    maps = pure.Mappings.from_document(req)
+    fd = kernel.make("".join(x.text() + "\n" for x in maps.uids), "".join(x.text() + "\n" for x in maps.gids))
     try:
         for i, path in enumerate(req["paths"]):
-            if rt.idmapped_bind(path, path, fd):
+            if kernel.idmapped_bind(path, path, fd):
                 continue
             if i > 0:
                 raise SystemFailure("--userns: this directory's filesystem cannot be idmapped (mount_setattr "

@@ -129,8 +129,9 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
 
 
 def _wants_cgroup(spec: dict[str, Any]) -> bool:
-    """As tug.runtime.userns.wants_cgroup, without importing that module here (it loads ctypes, which would delay
-    the cgroup mkdirs and the primer by ~2 ms on every start)."""
+    """A runtime in a user namespace other than the host's (rootless, issue 7) makes no cgroup for a spec that names
+    none and limits nothing. (No tug.runtime.userns here: it loads ctypes, which would delay the cgroup mkdirs and
+    the primer by ~2 ms on every start.)"""
     linux = spec.get("linux") or {}
     if linux.get("cgroupsPath") or linux.get("resources"):
         return True
