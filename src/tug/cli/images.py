@@ -16,18 +16,22 @@ from tug.cli.format import ago, human_size, short_id, table
 @flags.option("--no-trunc", is_flag=True)
 @flags.option("--digests", is_flag=True)
 @flags.option("--format", "fmt")
+@flags.option("-f", "--filter", "filters", multiple=True,
+              help="Filter output: dangling=true|false, label=K[=V], before=IMAGE, since=IMAGE, reference=PATTERN")
 @flags.argument("repository", required=False)
 @store_options
 @flags.pass_context
-def images(ctx, all_, quiet, no_trunc, digests, fmt, repository, root_, runroot_) -> int:
+def images(ctx, all_, quiet, no_trunc, digests, fmt, filters, repository, root_, runroot_) -> int:
     """List images."""
+    from tug.engine import image_filter
     from tug.engine import images as eimages
     from tug.oci import reference
 
+    wanted = image_filter.parse(filters)
     eng = engine(ctx, root_, runroot_)
     rows = []
     seen_ids = []
-    for img in eimages.list_images(eng):
+    for img in image_filter.select(eng, eimages.list_images(eng), wanted):
         repo_digests = dict(eimages.repo_digests_of(eng, img))
         iid = img.id if no_trunc else short_id(img.id)
         tags = [reference.parse(t) for t in img.tags] or [None]

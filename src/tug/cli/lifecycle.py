@@ -154,7 +154,7 @@ def rename(ctx, old, new, root_, runroot_) -> int:
 
 @flags.command("attach")
 @flags.option("--no-stdin", is_flag=True)
-@flags.option("--sig-proxy", type=flags.BOOL, default=True)
+@flags.option("--sig-proxy", is_flag=True, default=True, help="Proxy received signals to the process (default true)")
 @flags.option("--detach-keys")
 @flags.argument("name")
 @store_options

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from tug.cli import flags
 from tug.cli.common import engine, store_options
 from tug.cli.format import table
@@ -76,11 +74,13 @@ def ls(ctx, quiet, no_trunc, filters, fmt, root_, runroot_) -> int:
 
 
 @network.command("inspect")
+@flags.option("-f", "--format", "fmt", help="Format the output using the given Go template")
 @flags.argument("names", nargs=-1, required=True)
 @store_options
 @flags.pass_context
-def inspect(ctx, names, root_, runroot_) -> int:
-    """Show networks as JSON."""
+def inspect(ctx, fmt, names, root_, runroot_) -> int:
+    """Display detailed information on one or more networks."""
+    from tug.cli.inspect import emit
     from tug.engine import netattach, networks
 
     eng = engine(ctx, root_, runroot_)
@@ -92,8 +92,7 @@ def inspect(ctx, names, root_, runroot_) -> int:
             members[a["owner"]] = {"Name": a.get("name", ""), "IPv4Address": f"{ip}/{net.net.prefixlen}",
                                    "MacAddress": netattach.mac_for(ip)}
         docs.append(networks.inspect(eng, net, members))
-    flags.echo(json.dumps(docs, indent=4))
-    return 0
+    return emit(docs, fmt)
 
 
 @network.command("rm")

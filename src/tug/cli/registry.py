@@ -42,20 +42,40 @@ def pull(ctx, quiet, all_tags, platform, tls_verify, name, root_, runroot_) -> i
     return 0
 
 
+def _all_tags(eng, name: str) -> list[str]:  # noqa: ANN001 - Engine, imported lazily
+    """`push -a NAME`: every local tag of NAME's repository (NAME must not carry a tag or digest)."""
+    from tug.engine import images as eimages
+    from tug.errors import Invalid, NotFound
+    from tug.oci import reference
+
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last or "@" in name:
+        raise Invalid("tag can't be used with --all-tags/-a")
+    repo = reference.parse(name).name
+    tags = sorted(t for img in eimages.list_images(eng) for t in img.tags if reference.parse(t).name == repo
+                  and reference.parse(t).digest is None)
+    if not tags:
+        raise NotFound(f"An image does not exist locally with the tag: {name}")
+    return tags
+
+
 @flags.command("push")
-@flags.option("-q", "--quiet", is_flag=True)
+@flags.option("-a", "--all-tags", is_flag=True, help="Push all tags of an image to the repository")
+@flags.option("-q", "--quiet", is_flag=True, help="Suppress verbose output")
 @flags.option("--tls-verify", "tls_verify", default=None, metavar="BOOL")
 @flags.argument("name")
 @store_options
 @flags.pass_context
-def push(ctx, quiet, tls_verify, name, root_, runroot_) -> int:
+def push(ctx, all_tags, quiet, tls_verify, name, root_, runroot_) -> int:
     """Upload an image to a registry."""
     from tug.cli.progress import Printer
     from tug.engine.push import push as do_push
 
-    digest = do_push(engine(ctx, root_, runroot_), name, Printer(quiet=quiet), _tls(tls_verify))
-    if quiet:
-        flags.echo(digest)
+    eng = engine(ctx, root_, runroot_)
+    for ref in _all_tags(eng, name) if all_tags else [name]:
+        digest = do_push(eng, ref, Printer(quiet=quiet), _tls(tls_verify))
+        if quiet:
+            flags.echo(digest)
     return 0
 
 

@@ -18,6 +18,12 @@ def _opt(*names: str, multiple: bool = False, flag: bool = False, **kw: Any) -> 
     return flags.option(*names, multiple=multiple, default=() if multiple else None, **kw)
 
 
+def _stream(value: str) -> str:
+    if value.lower() not in ("stdin", "stdout", "stderr"):
+        raise ValueError("valid streams are STDIN, STDOUT and STDERR")
+    return value.lower()
+
+
 RUN_FLAGS = [
     _opt("--name"), _opt("--rm", flag=True), _opt("-i", "--interactive", flag=True), _opt("-t", "--tty", flag=True),
     _opt("-e", "--env", multiple=True), _opt("--env-file", multiple=True), _opt("-w", "--workdir"),
@@ -43,16 +49,64 @@ RUN_FLAGS = [
     _opt("--health-interval"), _opt("--health-timeout"), _opt("--health-retries", type=int),
     _opt("--health-start-period"), _opt("--health-start-interval"),
     _opt("--platform"), _opt("--runtime"), _opt("--userns"),
+    _opt("-a", "--attach", multiple=True, type=_stream), _opt("--cidfile"), _opt("--label-file", multiple=True),
+    _opt("--dns-search", multiple=True), _opt("--dns-option", "dns_options", multiple=True),
+    _opt("--cpu-period", type=int), _opt("--cpu-quota", type=int), _opt("--cpu-rt-period", type=int),
+    _opt("--cpu-rt-runtime", type=int), _opt("--memory-swappiness", type=int),
+    _opt("--oom-kill-disable", flag=True), _opt("--pid"), _opt("--ipc"), _opt("--uts"), _opt("--cgroupns"),
+    _opt("--log-driver", type=flags.Choice(["json-file"])), _opt("-q", "--quiet", flag=True),
+    _opt("--blkio-weight-device", multiple=True), _opt("--device-cgroup-rule", "device_cgroup_rules", multiple=True),
 ]
 
 
-def _pull_printer() -> Callable[..., Any]:
-    """Pull progress of `run`/`create` goes to stderr, as docker's does."""
+def _pull_printer(quiet: bool = False) -> Callable[..., Any] | None:
+    """Pull progress of `run`/`create` goes to stderr, as docker's does (none with -q)."""
     import sys
+
+    if quiet:
+        return None
 
     from tug.cli.progress import Printer
 
     return Printer(out=sys.stderr)
+
+
+def _read_label_files(paths: tuple[str, ...]) -> list[str]:
+    """--label-file: one KEY=VALUE per line; blank lines and lines starting with '#' are skipped (docker's rule)."""
+    from tug.errors import Invalid
+
+    out = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except OSError as e:
+            raise Invalid(f"--label-file {path}: {e.strerror}") from None
+        out += [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    return out
+
+
+class _CidFile:
+    """--cidfile: refused up front if the file exists (as docker), written once the container exists."""
+
+    def __init__(self, path: str | None) -> None:
+        import os
+
+        from tug.errors import Conflict
+
+        self.path = path
+        if path and os.path.exists(path):
+            raise Conflict(f"container ID file found, make sure the other container isn't running or delete {path}")
+
+    def __call__(self, ctr: Any) -> None:
+        if self.path:
+            from tug.errors import Invalid
+
+            try:
+                with open(self.path, "x") as f:
+                    f.write(ctr.id)
+            except OSError as e:
+                raise Invalid(f"failed to create the container ID file {self.path}: {e.strerror}") from None
 
 
 def run_flags(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,6 +120,8 @@ def to_options(kw: dict[str, Any], detach: bool = False) -> RunOptions:
     opts = RunOptions()
     command = list(kw.pop("command", ()))
     image = kw.pop("image")
+    if kw.get("label_file"):
+        kw["labels"] = (*_read_label_files(kw["label_file"]), *kw.get("labels", ()))
     for key, value in kw.items():
         if value is None or not hasattr(opts, key):
             continue
@@ -87,16 +143,19 @@ def to_options(kw: dict[str, Any], detach: bool = False) -> RunOptions:
 
 @flags.command(context_settings=SETTINGS)
 @run_flags
-@flags.option("-d", "--detach", is_flag=True, default=False)
-@flags.option("--sig-proxy", type=flags.BOOL, default=True, show_default=True)
-@flags.option("--detach-keys")
+@flags.option("-d", "--detach", is_flag=True, default=False, help="Run in the background and print the container ID")
+@flags.option("--sig-proxy", is_flag=True, default=True, help="Proxy received signals to the process (default true)")
+@flags.option("--detach-keys", help="Override the key sequence for detaching a container")
 @store_options
 @flags.pass_context
 def run(ctx: flags.Context, detach: bool, sig_proxy: bool, detach_keys: str | None, root_: str | None,
         runroot_: str | None, **kw: Any) -> int:
-    """Run a command in a new container."""
+    """Create and run a new container from an image."""
     from tug.engine import run as engine_run
 
+    if detach and kw.get("attach"):
+        raise flags.UsageError("Conflicting options: -a and -d", ctx)
+    cidfile = _CidFile(kw.get("cidfile"))
     keys = None
     if detach_keys is not None:
         from tug.engine.attach import parse_detach_keys
@@ -104,7 +163,8 @@ def run(ctx: flags.Context, detach: bool, sig_proxy: bool, detach_keys: str | No
         keys = parse_detach_keys(detach_keys)  # a bad sequence fails before anything is created
     opts = to_options(kw, detach)
     eng = engine(ctx, root_, runroot_)
-    ctr, code = engine_run.run(eng, opts, sig_proxy=sig_proxy, on_event=_pull_printer(), detach_keys=keys)
+    ctr, code = engine_run.run(eng, opts, sig_proxy=sig_proxy, on_event=_pull_printer(kw.get("quiet", False)),
+                               detach_keys=keys, on_created=cidfile)
     if detach:
         flags.echo(ctr.id)
     return code
@@ -118,6 +178,8 @@ def create(ctx: flags.Context, root_: str | None, runroot_: str | None, **kw: An
     """Create a new container."""
     from tug.engine import containers
 
-    ctr = containers.create(engine(ctx, root_, runroot_), to_options(kw), _pull_printer())
+    cidfile = _CidFile(kw.get("cidfile"))
+    ctr = containers.create(engine(ctx, root_, runroot_), to_options(kw), _pull_printer(kw.get("quiet", False)))
+    cidfile(ctr)
     flags.echo(ctr.id)
     return 0

@@ -52,6 +52,13 @@ def df(ctx, verbose, fmt, root_, runroot_) -> int:
     return 0
 
 
+def _no_filters(filters: tuple[str, ...]) -> None:
+    if filters:  # accepted for docker's grammar, refused rather than ignored
+        from tug.errors import Invalid
+
+        raise Invalid(f"--filter {filters[0]}: prune filters are not supported by this verb in tug")
+
+
 def _prune(ctx, root_, runroot_, *, containers: bool, images: str, volumes: bool, dry_run: bool,
            warning: str, force: bool) -> int:
     from tug.engine import df as edf
@@ -93,6 +100,7 @@ def _prune(ctx, root_, runroot_, *, containers: bool, images: str, volumes: bool
 @flags.pass_context
 def system_prune(ctx, all_, volumes, force, dry_run, filters, root_, runroot_) -> int:
     """Remove unused data."""
+    _no_filters(filters)
     warning = ("WARNING! This will remove:\n  - all stopped containers\n"
                + ("  - all volumes not used by at least one container\n" if volumes else "")
                + ("  - all images without at least one container associated to them\n" if all_
@@ -111,6 +119,7 @@ def system_prune(ctx, all_, volumes, force, dry_run, filters, root_, runroot_) -
 @flags.pass_context
 def image_prune(ctx, all_, force, dry_run, filters, root_, runroot_) -> int:
     """Remove unused images."""
+    _no_filters(filters)
     warning = ("WARNING! This will remove all images without at least one container associated to them."
                if all_ else "WARNING! This will remove all dangling images.")
     return _prune(ctx, root_, runroot_, containers=False, images="unused" if all_ else "dangling", volumes=False,

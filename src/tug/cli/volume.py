@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from tug.cli import flags
 from tug.cli.common import engine, store_options
 from tug.cli.format import table
@@ -70,16 +68,17 @@ def ls(ctx, quiet, filters, fmt, root_, runroot_) -> int:
 
 
 @volume.command("inspect")
+@flags.option("-f", "--format", "fmt", help="Format the output using the given Go template")
 @flags.argument("names", nargs=-1, required=True)
 @store_options
 @flags.pass_context
-def inspect(ctx, names, root_, runroot_) -> int:
-    """Show volumes as JSON."""
+def inspect(ctx, fmt, names, root_, runroot_) -> int:
+    """Display detailed information on one or more volumes."""
+    from tug.cli.inspect import emit
     from tug.engine import volumes
 
     eng = engine(ctx, root_, runroot_)
-    flags.echo(json.dumps([volumes.document(eng, volumes.find(eng, n)) for n in names], indent=4))
-    return 0
+    return emit([volumes.document(eng, volumes.find(eng, n)) for n in names], fmt)
 
 
 @volume.command("rm")

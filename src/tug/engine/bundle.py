@@ -62,6 +62,19 @@ def host_resolv_conf(network: str) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+def resolv_with(base: str, dns: list[str], search: list[str], options: list[str]) -> str:
+    """resolv.conf with `--dns`, `--dns-search` and `--dns-option` each replacing the base's lines of that kind, as
+    docker does (`--dns-search .` leaves no search line)."""
+    kinds = {"nameserver": [f"nameserver {s}" for s in dns],
+             "search": [f"search {' '.join(d for d in search if d != '.')}"] if search else [],
+             "options": [f"options {' '.join(options)}"] if options else []}
+    kinds["search"] = [ln for ln in kinds["search"] if ln != "search "]
+    replaced = {k for k, given in (("nameserver", dns), ("search", search), ("options", options)) if given}
+    kept = [ln for ln in base.splitlines() if ln.split(None, 1)[:1] not in ([k] for k in replaced)]
+    lines = kinds["nameserver"] + kinds["search"] + kinds["options"] + kept
+    return "".join(ln + "\n" for ln in lines)
+
+
 def extra_host_line(spec: str) -> str:
     """`--add-host name:ip` (or `name=ip`) as a hosts(5) line."""
     name, sep, ip = spec.partition("=") if "=" in spec else spec.partition(":")
@@ -125,10 +138,7 @@ def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
     _write(d / "hostname", hostname_text + "\n")
     _write(d / "hosts", hosts)
     resolv = host_resolv_conf(network) if not netattach.is_slirp(network) else "nameserver 10.0.2.3\n"  # issue 7
-    if opts.dns:  # issue 8: --dns replaces the host's name servers
-        resolv = "".join(f"nameserver {s}\n" for s in opts.dns) + "".join(
-            ln + "\n" for ln in resolv.splitlines() if not ln.startswith("nameserver"))
-    _write(d / "resolv.conf", resolv)
+    _write(d / "resolv.conf", resolv_with(resolv, opts.dns, opts.dns_search, opts.dns_options))
     if opts.rootfs:
         rootfs = str(Path(opts.rootfs).resolve())
         lookup_dirs = [Path(rootfs)]

@@ -169,6 +169,7 @@ def lifecycle_facts(cfg: ImageConfig, opts: RunOptions) -> dict[str, Any]:
     if opts.rm and policy.name != "no":
         raise Invalid("conflicting options: cannot specify both --restart and --rm")
     log_options(opts.log_opts)
+    _refuse_v1_only(opts)
     ports = list(cfg.exposed_ports)
     for p in opts.expose:
         p = p if "/" in p else p + "/tcp"
@@ -180,6 +181,24 @@ def lifecycle_facts(cfg: ImageConfig, opts: RunOptions) -> dict[str, Any]:
         "stop_signal": opts.stop_signal or cfg.stop_signal or "SIGTERM",
         "exposed_ports": sorted(ports, key=_port_key),
     }
+
+
+def _refuse_v1_only(opts: RunOptions, cgroup_root: str = "/sys/fs/cgroup") -> None:
+    """Settings only cgroup v1 has are refused where they cannot be applied, rather than skipped."""
+    from tug.spec.resources import v1_only
+
+    given = v1_only(opts)
+    if not given:
+        return
+    if os.path.exists(os.path.join(cgroup_root, "cgroup.controllers")):
+        raise Invalid(f"{', '.join(g[0] for g in given)}: not supported on cgroup v2 (this host's cgroup version)")
+    try:
+        mounts = [d for d in os.listdir(cgroup_root) if not os.path.islink(os.path.join(cgroup_root, d))]
+    except OSError:
+        mounts = []
+    for flag, controller, name in given:
+        if not any(controller in d.split(",") and os.path.exists(os.path.join(cgroup_root, d, name)) for d in mounts):
+            raise Invalid(f"{flag}: this host's kernel does not support it (no {controller} cgroup file {name})")
 
 
 def _port_key(port: str) -> tuple[int, str]:

@@ -109,7 +109,7 @@ def host_facts(opts: RunOptions, cid: str, env: dict[str, str]) -> dict[str, Any
     facts: dict[str, Any] = {
         "cgroups_path": cgroups_path(opts, cid),
         "device_info": device_info([*opts.devices, *opts.device_read_bps, *opts.device_write_bps,
-                                    *opts.device_read_iops, *opts.device_write_iops]),
+                                    *opts.device_read_iops, *opts.device_write_iops, *opts.blkio_weight_device]),
         "seccomp_profile": seccomp_file(opts),
     }
     if opts.userns:

@@ -14,17 +14,21 @@ from tug.spec.options import RunOptions
 def attach_request(opts: RunOptions) -> dict[str, object]:
     from tug.engine.attach import terminal_size
 
-    return {"stdin": opts.interactive, "stdout": True, "stderr": True,
+    wanted = {s.lower() for s in opts.attach} or {"stdout", "stderr"}  # -a: only those streams (docker's rule)
+    return {"stdin": opts.interactive, "stdout": "stdout" in wanted, "stderr": "stderr" in wanted,
             "resize": terminal_size() if opts.tty else None}
 
 
 def run(eng: Engine, opts: RunOptions, sig_proxy: bool = True, on_event: Any = None,
-        detach_keys: bytes | None = None) -> tuple[Container, int]:
-    """Returns the container and the exit code (0 for `-d`, once the container is running)."""
+        detach_keys: bytes | None = None, on_created: Any = None) -> tuple[Container, int]:
+    """Returns the container and the exit code (0 for `-d`, once the container is running). `on_created(ctr)` is
+    called between create and start (the CLI's --cidfile)."""
     # the monitor's interpreter starts on the other CPU while this one creates the container
     pending = lifecycle.PendingMonitor(eng, attach=not opts.detach)
     try:
         ctr = containers.create(eng, opts, on_event)
+        if on_created is not None:
+            on_created(ctr)
     except BaseException:
         pending.cancel()
         raise

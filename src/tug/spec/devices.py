@@ -48,6 +48,20 @@ def default_devices() -> list[dict[str, Any]]:
             for p, t, ma, mi in DEFAULT_DEVICES]
 
 
+def parse_cgroup_rule(text: str) -> dict[str, Any]:
+    """`--device-cgroup-rule 'TYPE MAJOR:MINOR ACCESS'` (`c 1:3 mr`, `a *:* rwm`) -> an allow rule."""
+    parts = text.split()
+    ok = len(parts) == 3 and parts[0] in ("a", "b", "c") and parts[1].count(":") == 1
+    if ok:
+        major, minor = parts[1].split(":")
+        ok = all(n == "*" or n.isdigit() for n in (major, minor)) and bool(parts[2]) \
+            and all(c in "rwm" for c in parts[2]) and len(set(parts[2])) == len(parts[2])
+    if not ok:
+        raise Invalid(f"invalid device cgroup format '{text}'")
+    return _rule(True, parts[2], None if parts[0] == "a" else parts[0],
+                 None if major == "*" else int(major), None if minor == "*" else int(minor))
+
+
 def parse_device(spec: str) -> tuple[str, str, str]:
     """`--device HOST[:CONTAINER][:PERMS]` -> (host path, container path, cgroup permissions)."""
     parts = spec.split(":")

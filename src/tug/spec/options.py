@@ -16,6 +16,7 @@ class RunOptions:
     name: str | None = None
     rm: bool = False
     detach: bool = False
+    attach: list[str] = field(default_factory=list)  # -a stdin|stdout|stderr; empty = stdout and stderr
     interactive: bool = False
     tty: bool = False
     env: list[str] = field(default_factory=list)  # "K=V" or "K" (taken from the caller's environment)
@@ -35,6 +36,8 @@ class RunOptions:
     publish_all: bool = False
     expose: list[str] = field(default_factory=list)
     dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)  # --dns-search: resolv.conf's search domains ("." = none)
+    dns_options: list[str] = field(default_factory=list)  # --dns-option: resolv.conf's options
     add_hosts: list[str] = field(default_factory=list)
     ip: str | None = None  # --ip on a user network (issue 8)
     mac_address: str | None = None
@@ -58,6 +61,10 @@ class RunOptions:
     memory_reservation: str | None = None
     cpus: str | None = None
     cpu_shares: int | None = None
+    cpu_period: int | None = None  # --cpu-period/--cpu-quota: CFS microseconds (conflict with --cpus)
+    cpu_quota: int | None = None
+    cpu_rt_period: int | None = None  # --cpu-rt-period/--cpu-rt-runtime: microseconds (cgroup v1 with RT groups)
+    cpu_rt_runtime: int | None = None
     cpuset_cpus: str | None = None
     pids_limit: int | None = None
     cgroup_parent: str | None = None
@@ -69,6 +76,10 @@ class RunOptions:
     device_read_iops: list[str] = field(default_factory=list)
     device_write_iops: list[str] = field(default_factory=list)
     oom_score_adj: int | None = None
+    blkio_weight_device: list[str] = field(default_factory=list)  # "PATH:WEIGHT"
+    device_cgroup_rules: list[str] = field(default_factory=list)  # "c 1:3 mr"
+    memory_swappiness: int | None = None  # -1..100, -1 = the host's (cgroup v1 only, refused on v2)
+    oom_kill_disable: bool = False  # cgroup v1 only, refused on v2
     # namespaces other than the network's: None/"" = docker's default, "host", "private", "container:NAME"
     pid: str | None = None
     ipc: str | None = None

@@ -62,7 +62,28 @@ def memory_resources(opts: RunOptions) -> dict[str, Any] | None:
         out["reservation"] = reservation
     if swap > 0 or (swap == -1 and memory):
         out["swap"] = swap
+    if opts.memory_swappiness is not None and opts.memory_swappiness != -1:
+        if not 0 <= opts.memory_swappiness <= 100:
+            raise Invalid(f"invalid value: {opts.memory_swappiness}, valid memory swappiness range is 0-100")
+        out["swappiness"] = opts.memory_swappiness
+    if opts.oom_kill_disable:
+        out["disableOOMKiller"] = True
     return out or None
+
+
+def v1_only(opts: RunOptions) -> list[tuple[str, str, str]]:
+    """The flags given that only cgroup v1 has a file for, as (flag, controller, file): the engine refuses them on
+    a v2 host, or where the v1 controller lacks the file (no RT group scheduling, for example)."""
+    out = []
+    if opts.memory_swappiness is not None and opts.memory_swappiness != -1:
+        out.append(("--memory-swappiness", "memory", "memory.swappiness"))
+    if opts.oom_kill_disable:
+        out.append(("--oom-kill-disable", "memory", "memory.oom_control"))
+    if opts.cpu_rt_period:
+        out.append(("--cpu-rt-period", "cpu", "cpu.rt_period_us"))
+    if opts.cpu_rt_runtime:
+        out.append(("--cpu-rt-runtime", "cpu", "cpu.rt_runtime_us"))
+    return out
 
 
 def cpu_resources(opts: RunOptions, cpu_count: int | None) -> dict[str, Any] | None:
@@ -79,6 +100,24 @@ def cpu_resources(opts: RunOptions, cpu_count: int | None) -> dict[str, Any] | N
         if nano:
             out["period"] = CFS_PERIOD
             out["quota"] = nano * CFS_PERIOD // 1_000_000_000
+    if opts.cpu_period or opts.cpu_quota:
+        if opts.cpus:
+            raise Invalid("Conflicting options: Nano CPUs and CPU Period/Quota cannot both be set")
+        if opts.cpu_period and not 1000 <= opts.cpu_period <= 1_000_000:
+            raise Invalid("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)")
+        if opts.cpu_quota and 0 < opts.cpu_quota < 1000:
+            raise Invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)")
+        if opts.cpu_period:
+            out["period"] = opts.cpu_period
+        if opts.cpu_quota:
+            out["quota"] = opts.cpu_quota
+    if opts.cpu_rt_period or opts.cpu_rt_runtime:
+        if opts.cpu_rt_period and opts.cpu_rt_runtime and opts.cpu_rt_runtime > opts.cpu_rt_period:
+            raise Invalid("cpu-rt-runtime cannot be higher than cpu-rt-period")
+        if opts.cpu_rt_period:
+            out["realtimePeriod"] = opts.cpu_rt_period
+        if opts.cpu_rt_runtime:
+            out["realtimeRuntime"] = opts.cpu_rt_runtime
     if opts.cpuset_cpus:
         out["cpus"] = _cpuset(opts.cpuset_cpus, "--cpuset-cpus")
     if opts.cpuset_mems:
@@ -113,9 +152,27 @@ def throttle_devices(opts: RunOptions, device_info: dict[str, tuple[str, int, in
     return out
 
 
+def weight_devices(specs: list[str], device_info: dict[str, tuple[str, int, int, int, int, int]]) -> list[dict]:
+    """--blkio-weight-device PATH:WEIGHT (10..1000) -> blockIO.weightDevice entries."""
+    out = []
+    for spec in specs:
+        path, sep, text = spec.rpartition(":")
+        if not sep or not path.startswith("/") or not text.isdigit():
+            raise Invalid(f"invalid argument {spec!r} for --blkio-weight-device: expected PATH:WEIGHT")
+        if not 10 <= int(text) <= 1000:
+            raise Invalid(f"invalid weight for device: {text}: the weight must be between 10 and 1000")
+        info = device_info.get(path)
+        if info is None or info[0] != "b":
+            raise Invalid(f"invalid argument {spec!r} for --blkio-weight-device: {path} is not a block device")
+        out.append({"major": info[1], "minor": info[2], "weight": int(text)})
+    return out
+
+
 def build_resources(opts: RunOptions, cpu_count: int | None, devices: list[dict[str, Any]],
                     device_info: dict[str, tuple[str, int, int, int, int, int]] | None = None) -> dict[str, Any]:
-    res: dict[str, Any] = {"devices": devices}
+    from tug.spec.devices import parse_cgroup_rule
+
+    res: dict[str, Any] = {"devices": [*devices, *(parse_cgroup_rule(r) for r in opts.device_cgroup_rules)]}
     mem = memory_resources(opts)
     if mem:
         res["memory"] = mem
@@ -128,6 +185,9 @@ def build_resources(opts: RunOptions, cpu_count: int | None, devices: list[dict[
         if not 10 <= opts.blkio_weight <= 1000:
             raise Invalid("Range of blkio weight is from 10 to 1000")
         res["blockIO"] = {"weight": opts.blkio_weight}
+    weights = weight_devices(opts.blkio_weight_device, device_info or {})
+    if weights:
+        res.setdefault("blockIO", {})["weightDevice"] = weights
     throttles = throttle_devices(opts, device_info or {})
     if throttles:
         res.setdefault("blockIO", {}).update(throttles)
