@@ -52,11 +52,15 @@ def test_cp_to_stdout_is_a_tar_of_the_container_path(busybox_tug, tmp_path):
         assert t.extractfile("data/sub/f").read() == b"hello\n"
         assert names["data/sub/f"].mode == 0o4755 and names["data/sub/f"].uid == 0
         assert names["data/abs"].issym() and names["data/abs"].linkname == "/etc/hostname"
-    # `dir/.`: the contents; a final symlink is followed inside the container (its /etc/hostname, not the host's)
+    # `dir/.`: the contents; a final symlink is archived as the link, and with -L followed inside the container
+    # (its /etc/hostname, not the host's)
     r = subprocess.run([TUG, "cp", "cpo:/data/sub/.", "-"], capture_output=True, env=busybox_tug.env, timeout=60)
     with tarfile.open(fileobj=io.BytesIO(r.stdout)) as t:
         assert t.getnames() == ["f"]
     r = subprocess.run([TUG, "cp", "cpo:/data/up", "-"], capture_output=True, env=busybox_tug.env, timeout=60)
+    with tarfile.open(fileobj=io.BytesIO(r.stdout)) as t:
+        assert [(m.name, m.issym(), m.linkname) for m in t.getmembers()] == [("up", True, "../../../../etc/hostname")]
+    r = subprocess.run([TUG, "cp", "-L", "cpo:/data/up", "-"], capture_output=True, env=busybox_tug.env, timeout=60)
     with tarfile.open(fileobj=io.BytesIO(r.stdout)) as t:
         assert t.getnames() == ["hostname"]
         assert t.extractfile("hostname").read().decode().strip() == cid[:12]

@@ -19,9 +19,15 @@ def test_cp_both_ways_and_symlinks_stay_inside(busybox_tug, tmp_path):
     assert busybox_tug("cp", "cpt:/data", str(out), check=True).stdout == ""
     assert (out / "data/sub/f").read_text() == "hello\n"
     assert (out / "data/abs").is_symlink()  # links inside a copied tree are copied as links
-    # a symlink given as the source is followed, inside the container's root (not the host's /etc/hostname)
-    busybox_tug("cp", "cpt:/data/up", str(out / "hn"), check=True)
+    # a symlink given as the source is copied as the link, as docker does; with -L it is followed, inside the
+    # container's root (not the host's /etc/hostname)
+    busybox_tug("cp", "cpt:/data/up", str(out / "link"), check=True)
+    assert os.readlink(out / "link") == "../../../../../../etc/hostname"
+    busybox_tug("cp", "-L", "cpt:/data/up", str(out / "hn"), check=True)
     assert (out / "hn").read_text().strip() == cid[:12]
+    os.symlink("in.txt", tmp_path / "hostlink")
+    busybox_tug("cp", str(tmp_path / "hostlink"), "cpt:/data/", check=True)
+    assert busybox_tug("exec", "cpt", "readlink", "/data/hostlink", check=True).stdout.strip() == "in.txt"
     src = tmp_path / "in.txt"
     src.write_text("from host\n")
     busybox_tug("cp", str(src), "cpt:/data/sub/", check=True)

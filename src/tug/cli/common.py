@@ -26,3 +26,23 @@ def engine(ctx: flags.Context, root: str | None = None, runroot: str | None = No
 
 def echo(text: str = "", err: bool = False) -> None:
     flags.echo(text, err=err)
+
+
+def confirm(warning: str, force: bool) -> bool:
+    """Docker's prune prompt: the warning, then `[y/N]` read from stdin; -f skips it."""
+    if force:
+        return True
+    import sys
+
+    flags.echo(warning)
+    flags.echo("Are you sure you want to continue? [y/N] ", nl=False)
+    answer = sys.stdin.readline().strip().lower() if sys.stdin and not sys.stdin.closed else ""
+    return answer in ("y", "yes")
+
+
+def no_filters(filters: tuple[str, ...], verb: str) -> None:
+    """Prune filters tug does not implement are refused, never ignored."""
+    if filters:
+        from tug.errors import Invalid
+
+        raise Invalid(f"--filter {filters[0]}: {verb} takes no filters in tug")

@@ -51,13 +51,21 @@ def ps(ctx, all_, quiet, no_trunc, latest, last, size, filters, fmt, root_, runr
             flags.echo(c.id if no_trunc else c.id[:12])
         return 0
     rows = [listing.row(c, no_trunc) for c in ctrs]
+    if size or (fmt and ".Size" in fmt):
+        from tug.cli.format import human_size
+        from tug.engine.ctrsize import sizes
+
+        for c, r in zip(ctrs, rows, strict=True):
+            rw, virtual = sizes(eng, c)
+            r["Size"] = f"{human_size(rw)} (virtual {human_size(virtual)})"
     if fmt and fmt != "table":
         from tug.cli.template import render_rows
 
         flags.echo(render_rows(fmt, rows, header_names={"RUNNING FOR": "CREATED"}), nl=False)
         return 0
-    header = [HEADERS[c] for c in DEFAULT_COLUMNS]
-    flags.echo(table([header] + [[r[c] for c in DEFAULT_COLUMNS] for r in rows]), nl=False)
+    columns = DEFAULT_COLUMNS + (["Size"] if size else [])
+    header = [HEADERS[c] for c in columns]
+    flags.echo(table([header] + [[r[c] for c in columns] for r in rows]), nl=False)
     return 0
 
 
@@ -71,7 +79,10 @@ def ps(ctx, all_, quiet, no_trunc, latest, last, size, filters, fmt, root_, runr
 def rm(ctx, force, volumes, link, names, root_, runroot_) -> int:
     """Remove one or more containers."""
     from tug.engine import containers
-    from tug.errors import TugError
+    from tug.errors import Invalid, TugError
+
+    if link:
+        raise Invalid("--link: tug has no legacy container links to remove")
 
     eng = engine(ctx, root_, runroot_)
     code = 0

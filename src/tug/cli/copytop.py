@@ -7,9 +7,9 @@ from tug.cli.common import engine, store_options
 
 
 @flags.command("cp")
-@flags.option("-a", "--archive", is_flag=True)
-@flags.option("-L", "--follow-link", is_flag=True)
-@flags.option("-q", "--quiet", is_flag=True)
+@flags.option("-a", "--archive", is_flag=True, help="Archive mode (copy all uid/gid information)")
+@flags.option("-L", "--follow-link", is_flag=True, help="Always follow symbol link in SRC_PATH")
+@flags.option("-q", "--quiet", is_flag=True, help="Suppress progress output (tug prints none)")
 @flags.argument("src")
 @flags.argument("dest")
 @store_options
@@ -18,11 +18,11 @@ def cp(ctx, archive, follow_link, quiet, src, dest, root_, runroot_) -> int:
     """Copy files/folders between a container and the local filesystem."""
     from tug.engine import cp as ecp
 
-    ecp.copy(engine(ctx, root_, runroot_), src, dest, archive=archive)
+    ecp.copy(engine(ctx, root_, runroot_), src, dest, archive=archive, follow_link=follow_link)
     return 0
 
 
-@flags.command("top", context_settings={"ignore_unknown_options": True})
+@flags.command("top", context_settings={"allow_interspersed_args": False})
 @flags.argument("name")
 @flags.argument("ps_args", nargs=-1, type=flags.UNPROCESSED)
 @store_options

@@ -77,14 +77,14 @@ def import_(ctx, change, message, platform, source, reference, root_, runroot_) 
     eng = engine(ctx, root_, runroot_)
     tags = [reference] if reference else []
     if source == "-":
-        image_id = import_tarball(eng, sys.stdin.buffer, tags, list(change), message, "-")
+        image_id = import_tarball(eng, sys.stdin.buffer, tags, list(change), message, "-", platform)
     else:
         try:
             f = open(source, "rb")  # noqa: SIM115 - closed below
         except OSError as e:
             raise NotFound(f"open {source}: {e.strerror}") from None
         with f:
-            image_id = import_tarball(eng, f, tags, list(change), message, source)
+            image_id = import_tarball(eng, f, tags, list(change), message, source, platform)
     flags.echo(image_id)
     return 0
 

@@ -40,7 +40,13 @@ def inspect(ctx, fmt, kind, size, names, root_, runroot_) -> int:
         try:
             if kind != "image":
                 try:
-                    docs.append(einspect.container(eng, n))
+                    doc = einspect.container(eng, n)
+                    if size:
+                        from tug.engine.containers import find
+                        from tug.engine.ctrsize import sizes
+
+                        doc["SizeRw"], doc["SizeRootFs"] = sizes(eng, find(eng, doc["Id"]))
+                    docs.append(doc)
                     continue
                 except NotFound:
                     if kind == "container":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tug.cli import flags
-from tug.cli.common import engine, store_options
+from tug.cli.common import confirm, engine, no_filters, store_options
 from tug.cli.format import table
 
 
@@ -122,8 +122,8 @@ def rm(ctx, force, names, root_, runroot_) -> int:
 
 
 @network.command("connect")
-@flags.option("--alias", "aliases", multiple=True)
-@flags.option("--ip")
+@flags.option("--alias", "aliases", multiple=True, help="Add network-scoped alias for the container")
+@flags.option("--ip", help="IPv4 address (e.g., 172.30.100.104)")
 @flags.argument("net")
 @flags.argument("container")
 @store_options
@@ -132,7 +132,7 @@ def connect(ctx, aliases, ip, net, container, root_, runroot_) -> int:
     """Connect a container to a network."""
     from tug.engine import netattach
 
-    netattach.connect(engine(ctx, root_, runroot_), net, container, list(aliases))
+    netattach.connect(engine(ctx, root_, runroot_), net, container, list(aliases), ip)
     return 0
 
 
@@ -160,6 +160,9 @@ def prune(ctx, force, filters, root_, runroot_) -> int:
     from tug.engine import netattach, networks
     from tug.engine.containers import list_containers
 
+    no_filters(filters, "network prune")
+    if not confirm("WARNING! This will remove all custom networks not used by at least one container.", force):
+        return 0
     eng = engine(ctx, root_, runroot_)
     used = {n for c in list_containers(eng) for n in netattach.network_names(c)}
     gone = networks.prune(eng, used)

@@ -12,7 +12,74 @@ from tug.spec.options import RunOptions
 SETTINGS = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
 
 
+HELP = {
+    "--name": "Assign a name to the container", "--rm": "Remove the container when it exits",
+    "--interactive": "Keep STDIN open even if not attached", "--tty": "Allocate a pseudo-TTY",
+    "--env": "Set environment variables", "--env-file": "Read in a file of environment variables",
+    "--workdir": "Working directory inside the container",
+    "--user": "Username or UID (format: <name|uid>[:<group|gid>])",
+    "--entrypoint": "Overwrite the default ENTRYPOINT of the image", "--hostname": "Container host name",
+    "--domainname": "Container NIS domain name", "--network": "Connect a container to a network",
+    "--volume": "Bind mount a volume", "--mount": "Attach a filesystem mount to the container",
+    "--tmpfs": "Mount a tmpfs directory", "--rootfs": "Run a directory as the root filesystem, instead of an image",
+    "--label": "Set meta data on a container", "--label-file": "Read in a line delimited file of labels",
+    "--publish": "Publish a container's port(s) to the host",
+    "--publish-all": "Publish all exposed ports to random ports", "--expose": "Expose a port or a range of ports",
+    "--dns": "Set custom DNS servers", "--dns-search": "Set custom DNS search domains",
+    "--dns-option": "Set DNS options", "--add-host": "Add a custom host-to-IP mapping (host:ip)",
+    "--ip": "IPv4 address (e.g., 172.30.100.104)", "--mac-address": "Container MAC address",
+    "--network-alias": "Add network-scoped alias for the container",
+    "--volumes-from": "Mount volumes from the specified container(s)",
+    "--privileged": "Give extended privileges to this container", "--cap-add": "Add Linux capabilities",
+    "--cap-drop": "Drop Linux capabilities", "--security-opt": "Security Options",
+    "--read-only": "Mount the container's root filesystem as read only",
+    "--group-add": "Add additional groups to join", "--device": "Add a host device to the container",
+    "--sysctl": "Sysctl options", "--ulimit": "Ulimit options",
+    "--init": "Run an init inside the container that forwards signals and reaps processes",
+    "--shm-size": "Size of /dev/shm", "--memory": "Memory limit",
+    "--memory-swap": "Swap limit equal to memory plus swap: '-1' to enable unlimited swap",
+    "--memory-reservation": "Memory soft limit", "--cpus": "Number of CPUs",
+    "--cpu-shares": "CPU shares (relative weight)", "--cpuset-cpus": "CPUs in which to allow execution (0-3, 0,1)",
+    "--cpuset-mems": "MEMs in which to allow execution (0-3, 0,1)",
+    "--cpu-period": "Limit CPU CFS (Completely Fair Scheduler) period",
+    "--cpu-quota": "Limit CPU CFS (Completely Fair Scheduler) quota",
+    "--cpu-rt-period": "Limit CPU real-time period in microseconds (cgroup v1)",
+    "--cpu-rt-runtime": "Limit CPU real-time runtime in microseconds (cgroup v1)",
+    "--pids-limit": "Tune container pids limit (set -1 for unlimited)",
+    "--cgroup-parent": "Optional parent cgroup for the container",
+    "--blkio-weight": "Block IO (relative weight), between 10 and 1000",
+    "--blkio-weight-device": "Block IO weight (relative device weight), PATH:WEIGHT",
+    "--device-read-bps": "Limit read rate (bytes per second) from a device",
+    "--device-write-bps": "Limit write rate (bytes per second) to a device",
+    "--device-read-iops": "Limit read rate (IO per second) from a device",
+    "--device-write-iops": "Limit write rate (IO per second) to a device",
+    "--device-cgroup-rule": "Add a rule to the cgroup allowed devices list",
+    "--oom-score-adj": "Tune host's OOM preferences (-1000 to 1000)",
+    "--memory-swappiness": "Tune container memory swappiness (0 to 100, cgroup v1)",
+    "--oom-kill-disable": "Disable OOM Killer (cgroup v1)",
+    "--pull": "Pull image before running (\"always\", \"missing\", \"never\")",
+    "--restart": "Restart policy to apply when a container exits",
+    "--stop-signal": "Signal to stop the container", "--stop-timeout": "Timeout (in seconds) to stop a container",
+    "--log-driver": "Logging driver for the container (json-file)", "--log-opt": "Log driver options",
+    "--health-cmd": "Command to run to check health", "--no-healthcheck": "Disable any container-specified HEALTHCHECK",
+    "--health-interval": "Time between running the check (ms|s|m|h)",
+    "--health-timeout": "Maximum time to allow one check to run (ms|s|m|h)",
+    "--health-retries": "Consecutive failures needed to report unhealthy",
+    "--health-start-period": "Start period for the container to initialize before counting retries",
+    "--health-start-interval": "Time between running the check during the start period",
+    "--platform": "Set platform if the image is multi-platform",
+    "--runtime": "Runtime to use for this container (tug, or a runc-compatible binary)",
+    "--userns": "User namespace to use (host, auto[:size=N], keep-id)",
+    "--attach": "Attach to STDIN, STDOUT or STDERR", "--cidfile": "Write the container ID to the file",
+    "--pid": "PID namespace to use", "--ipc": "IPC mode to use", "--uts": "UTS namespace to use",
+    "--cgroupns": "Cgroup namespace to use (host|private)",
+    "--quiet": "Suppress the pull output",
+}
+
+
 def _opt(*names: str, multiple: bool = False, flag: bool = False, **kw: Any) -> Callable[..., Any]:
+    long = next((n for n in names if n.startswith("--")), "")
+    kw.setdefault("help", HELP.get(long, ""))
     if flag:
         return flags.option(*names, is_flag=True, default=False, **kw)
     return flags.option(*names, multiple=multiple, default=() if multiple else None, **kw)
@@ -26,7 +93,7 @@ def _stream(value: str) -> str:
 
 RUN_FLAGS = [
     _opt("--name"), _opt("--rm", flag=True), _opt("-i", "--interactive", flag=True), _opt("-t", "--tty", flag=True),
-    _opt("-e", "--env", multiple=True), _opt("--env-file", multiple=True), _opt("-w", "--workdir"),
+    _opt("-e", "--env", multiple=True), _opt("--env-file", "env_files", multiple=True), _opt("-w", "--workdir"),
     _opt("-u", "--user"), _opt("--entrypoint"), _opt("-h", "--hostname"), _opt("--domainname"),
     _opt("--network", "--net", "network"), _opt("-v", "--volume", "volumes", multiple=True),
     _opt("--mount", "mounts", multiple=True), _opt("--tmpfs", multiple=True), _opt("--rootfs"),

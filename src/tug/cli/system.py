@@ -5,17 +5,8 @@ from __future__ import annotations
 import sys
 
 from tug.cli import flags
-from tug.cli.common import engine, store_options
+from tug.cli.common import confirm, engine, no_filters, store_options
 from tug.cli.format import human_size, table
-
-
-def _confirm(text: str, force: bool) -> bool:
-    if force:
-        return True
-    flags.echo(text)
-    flags.echo("Are you sure you want to continue? [y/N] ", nl=False)
-    answer = sys.stdin.readline().strip().lower() if not sys.stdin.closed else ""
-    return answer in ("y", "yes")
 
 
 def _reclaimable(size: int, reclaim: int, percent: bool) -> str:
@@ -52,13 +43,6 @@ def df(ctx, verbose, fmt, root_, runroot_) -> int:
     return 0
 
 
-def _no_filters(filters: tuple[str, ...]) -> None:
-    if filters:  # accepted for docker's grammar, refused rather than ignored
-        from tug.errors import Invalid
-
-        raise Invalid(f"--filter {filters[0]}: prune filters are not supported by this verb in tug")
-
-
 def _prune(ctx, root_, runroot_, *, containers: bool, images: str, volumes: bool, dry_run: bool,
            warning: str, force: bool) -> int:
     from tug.engine import df as edf
@@ -75,7 +59,7 @@ def _prune(ctx, root_, runroot_, *, containers: bool, images: str, volumes: bool
             flags.echo(f"Would remove volume: {v}")
         flags.echo(f"Total reclaimable space: {human_size(p.freed)} ({p.freed} bytes)")
         return 0
-    if not _confirm(warning, force):
+    if not confirm(warning, force):
         return 0
     done = edf.execute(eng, p)
     after = edf.measure(eng).total
@@ -100,7 +84,7 @@ def _prune(ctx, root_, runroot_, *, containers: bool, images: str, volumes: bool
 @flags.pass_context
 def system_prune(ctx, all_, volumes, force, dry_run, filters, root_, runroot_) -> int:
     """Remove unused data."""
-    _no_filters(filters)
+    no_filters(filters, "system prune")
     warning = ("WARNING! This will remove:\n  - all stopped containers\n"
                + ("  - all volumes not used by at least one container\n" if volumes else "")
                + ("  - all images without at least one container associated to them\n" if all_
@@ -119,7 +103,7 @@ def system_prune(ctx, all_, volumes, force, dry_run, filters, root_, runroot_) -
 @flags.pass_context
 def image_prune(ctx, all_, force, dry_run, filters, root_, runroot_) -> int:
     """Remove unused images."""
-    _no_filters(filters)
+    no_filters(filters, "image prune")
     warning = ("WARNING! This will remove all images without at least one container associated to them."
                if all_ else "WARNING! This will remove all dangling images.")
     return _prune(ctx, root_, runroot_, containers=False, images="unused" if all_ else "dangling", volumes=False,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tug.cli import flags
-from tug.cli.common import engine, store_options
+from tug.cli.common import confirm, engine, no_filters, store_options
 from tug.cli.format import table
 
 
@@ -117,6 +117,10 @@ def prune(ctx, force, all_, filters, root_, runroot_) -> int:
     """Remove unused volumes (anonymous ones; every unused one with -a)."""
     from tug.engine import volumes
 
+    no_filters(filters, "volume prune")
+    which = "all local volumes" if all_ else "anonymous local volumes"
+    if not confirm(f"WARNING! This will remove {which} not used by at least one container.", force):
+        return 0
     gone = volumes.prune(engine(ctx, root_, runroot_), all_)
     if gone:
         flags.echo("Deleted Volumes:")

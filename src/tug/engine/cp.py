@@ -91,11 +91,20 @@ def _container_dest(dest: str) -> tuple[int, str | None]:
     return _host_dest("/" + dest.lstrip("/") if not dest.endswith("/") else "/" + dest.strip("/") + "/")
 
 
-def _copy(src: str, dst_dir: int, name: str | None, owner: tuple[int, int] | None) -> None:
+def source_path(src: str, follow: bool) -> str:
+    """The source's path with its directories resolved; a final symlink is resolved only with `follow` (-L) or a
+    trailing '/', as docker copies the link itself otherwise."""
+    head, tail = os.path.split(src)
+    if follow or not tail or tail in (".", ".."):
+        return os.path.realpath(src)
+    return os.path.join(os.path.realpath(head or "."), tail)
+
+
+def _copy(src: str, dst_dir: int, name: str | None, owner: tuple[int, int] | None, follow: bool = True) -> None:
     """Copy `src` (a path in this process's root; `dir/.` = the directory's contents) to `name` in `dst_dir`."""
     contents = src.endswith("/.")
-    path = os.path.realpath(src[:-2] if contents else src)  # a final symlink is followed, as docker does
-    st = os.stat(path)
+    path = os.path.realpath(src[:-2]) if contents else source_path(src, follow)
+    st = os.stat(path, follow_symlinks=contents or follow)
     target = name or os.path.basename(path) or "root"
     if contents and stat.S_ISDIR(st.st_mode):
         if not _exists(dst_dir, target):
@@ -140,7 +149,8 @@ def _enter_root(eng: Engine, ctr: Container) -> tuple[int, int]:
     return owner
 
 
-def _child(eng: Engine, ctr: Container, to_container: bool, src: str, dest: str, keep_owner: bool) -> None:
+def _child(eng: Engine, ctr: Container, to_container: bool, src: str, dest: str, keep_owner: bool,
+           follow: bool) -> None:
     """In the forked child: open the host side, enter the container's root, copy. Never returns."""
     code = 0
     try:
@@ -152,13 +162,13 @@ def _child(eng: Engine, ctr: Container, to_container: bool, src: str, dest: str,
             if to_container:
                 cp_stream.extract_archive(tarfile, 0, "/" + dest.lstrip("/"), keep_owner)
             else:
-                cp_stream.write_archive(tarfile, "/" + src.lstrip("/"), 1)
+                cp_stream.write_archive(tarfile, "/" + src.lstrip("/"), 1, follow)
         elif to_container:
             contents = src.endswith("/.")
-            path = os.path.realpath(src[:-2] if contents else src)
+            path = os.path.realpath(src[:-2]) if contents else source_path(src, follow)
             src_dir = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY)
             name = os.path.basename(path)
-            os.stat(name, dir_fd=src_dir)
+            os.stat(name, dir_fd=src_dir, follow_symlinks=contents or follow)
             owner = _enter_root(eng, ctr)
             dst_dir, dst_name = _container_dest(dest)
             if contents:
@@ -169,7 +179,7 @@ def _child(eng: Engine, ctr: Container, to_container: bool, src: str, dest: str,
         else:
             dst_dir, dst_name = _host_dest(dest)
             _enter_root(eng, ctr)
-            _copy("/" + src.lstrip("/"), dst_dir, dst_name, None)
+            _copy("/" + src.lstrip("/"), dst_dir, dst_name, None, follow)
     except (NotFound, FileNotFoundError) as e:
         os.write(2, f"{getattr(e, 'strerror', None) or e}\n".encode())
         code = 2
@@ -193,9 +203,10 @@ def _exists(dir_fd: int, name: str) -> bool:
         return False
 
 
-def copy(eng: Engine, src_arg: str, dest_arg: str, archive: bool = False) -> None:
+def copy(eng: Engine, src_arg: str, dest_arg: str, archive: bool = False, follow_link: bool = False) -> None:
     """Copy between a container and the host; `-` as one side is a tar stream on stdin/stdout. `archive` (-a)
-    keeps the owners a tar stream gives (otherwise root owns what is copied in, as docker does)."""
+    keeps the owners a tar stream gives (otherwise root owns what is copied in, as docker does); `follow_link` (-L)
+    copies what a symlink source points at (resolved inside the container), not the link."""
     from tug.engine import containers
 
     src_ctr, src = parse_arg(src_arg)
@@ -212,7 +223,7 @@ def copy(eng: Engine, src_arg: str, dest_arg: str, archive: bool = False) -> Non
     if pid == 0:  # pragma: no cover - the child exits
         os.close(r)
         os.dup2(w, 2)
-        _child(eng, ctr, dst_ctr is not None, src, dest, archive)
+        _child(eng, ctr, dst_ctr is not None, src, dest, archive, follow_link)
     os.close(w)
     err = b""
     while chunk := os.read(r, 65536):

@@ -67,12 +67,14 @@ def _add(tar: Any, tarfile: Any, path: str, arcname: str) -> None:
             _add(tar, tarfile, os.path.join(path, entry), f"{arcname}/{entry}")
 
 
-def write_archive(tarfile: Any, src: str, out_fd: int) -> None:
-    """A tar of `src` (a path in this process's root; the final symlink followed, as cp does; `dir/.` = the
-    directory's contents) written to `out_fd` as a stream."""
+def write_archive(tarfile: Any, src: str, out_fd: int, follow: bool = True) -> None:
+    """A tar of `src` (a path in this process's root; a final symlink followed with `follow` (-L), else archived
+    as the link; `dir/.` = the directory's contents) written to `out_fd` as a stream."""
+    from tug.engine.cp import source_path
+
     contents = src.endswith("/.")
-    path = os.path.realpath(src[:-2] if contents else src)
-    st = os.stat(path)
+    path = os.path.realpath(src[:-2]) if contents else source_path(src, follow)
+    st = os.stat(path, follow_symlinks=contents or follow)
     with os.fdopen(os.dup(out_fd), "wb", buffering=CHUNK) as out, \
             tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         if contents and stat.S_ISDIR(st.st_mode):

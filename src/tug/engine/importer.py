@@ -27,16 +27,20 @@ def now_rfc3339() -> str:
 
 
 def import_tarball(eng: Engine, stream: BinaryIO, tags: list[str], changes: list[str] = (),  # type: ignore[assignment]
-                   message: str = "", source: str = "-") -> str:
-    """Ingest the tarball as a layer blob, unpack it into its snapshot, record the image. Returns the image id."""
+                   message: str = "", source: str = "-", platform_text: str | None = None) -> str:
+    """Ingest the tarball as a layer blob, unpack it into its snapshot, record the image. Returns the image id.
+    `platform_text` (`--platform os/arch[/variant]`) sets the image's platform; the host's by default."""
+    from tug.oci.platform import Platform
     from tug.store.locks import lock
 
+    plat = Platform.parse(platform_text) if platform_text else Platform("linux", host_arch())  # before any write
     # a shared hold on "gc": collection (exclusive) cannot remove the new blob or snapshot before it is recorded
     with lock(eng.layout, "gc", shared=True):
-        return _import(eng, stream, tags, list(changes), message, source)
+        return _import(eng, stream, tags, list(changes), message, source, plat.to_json())
 
 
-def _import(eng: Engine, stream: BinaryIO, tags: list[str], changes: list[str], message: str, source: str) -> str:
+def _import(eng: Engine, stream: BinaryIO, tags: list[str], changes: list[str], message: str, source: str,
+            plat: dict[str, str]) -> str:
     head = stream.read(4)
     media_type = mt.OCI_LAYER
     for magic, (_, mtype) in _MAGIC.items():
@@ -51,8 +55,7 @@ def _import(eng: Engine, stream: BinaryIO, tags: list[str], changes: list[str], 
     layer = unpack_blob(eng, desc, parent=None)
     created = now_rfc3339()
     cfg = ImageConfig({
-        "architecture": host_arch(),
-        "os": "linux",
+        **plat,
         "created": created,
         "config": apply_changes({}, list(changes)),
         "rootfs": {"type": "layers", "diff_ids": [str(layer.diff_id)]},

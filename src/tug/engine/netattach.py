@@ -193,7 +193,8 @@ def _join(eng: Engine, ctr: Container, net: networks.Network, fd: int, index: in
     info = _members_info(ctr, net)
     info["hosts"] = str(eng.container_dir(ctr.id) / "hosts")
     first = index == 0
-    addr = table.allocate(ctr.id, ctr.options.ip if first else None, info)
+    wanted = ctr.options.ip if first else (ctr.extra.get("connect_ips") or {}).get(net.name)  # run/connect --ip
+    addr = table.allocate(ctr.id, wanted, info)
     mac = (ctr.options.mac_address if first and ctr.options.mac_address else ipam.mac_for(addr))
     host_if = f"veth{os.urandom(4).hex()[:7]}"
     ifname = f"eth{index}"
@@ -269,8 +270,9 @@ def settings(eng: Engine, ctr: Container) -> dict[str, Any]:
             "SandboxKey": holder.path(rec["holder"]["pid"]) if rec.get("holder") else ""}
 
 
-def connect(eng: Engine, net_ref: str, ctr_ref: str, aliases: list[str] | None = None) -> None:
-    """`network connect`: recorded for the next start; a running container gets the interface now."""
+def connect(eng: Engine, net_ref: str, ctr_ref: str, aliases: list[str] | None = None, ip: str | None = None) -> None:
+    """`network connect`: recorded for the next start; a running container gets the interface now (at `ip` if
+    given, which must lie in the network's subnet)."""
     from tug.engine import containers, networks
     from tug.network import holder
     from tug.network.attachment import read_record, write_record
@@ -282,6 +284,16 @@ def connect(eng: Engine, net_ref: str, ctr_ref: str, aliases: list[str] | None =
     if net.name in network_names(ctr):
         raise Conflict(f"endpoint with name {ctr.name} already exists in network {net.name}")
     ctr.extra["connected"] = [*ctr.extra.get("connected", []), net.name]
+    if ip:
+        import ipaddress
+
+        try:
+            inside = ipaddress.ip_address(ip) in net.net
+        except ValueError:
+            raise Invalid(f"invalid IPv4 address {ip!r} for --ip") from None
+        if not inside:
+            raise Invalid(f"address {ip} is not in the network's subnet {net.net}")
+        ctr.extra["connect_ips"] = {**(ctr.extra.get("connect_ips") or {}), net.name: ip}
     containers.save_extra(eng, ctr)
     rec = read_record(eng.runroot, ctr.id)
     if rec and holder.alive(rec["holder"]["pid"], rec["holder"]["start"]):
@@ -309,6 +321,7 @@ def disconnect(eng: Engine, net_ref: str, ctr_ref: str) -> None:
         raise Conflict(f"container {ctr.name}: cannot disconnect its primary network {net.name}",
                        hint="tug disconnects only networks added with `network connect`")
     ctr.extra["connected"] = [n for n in ctr.extra.get("connected", []) if n != net.name]
+    ctr.extra.get("connect_ips", {}).pop(net.name, None)
     containers.save_extra(eng, ctr)
     rec = read_record(eng.runroot, ctr.id)
     if rec and net.name in rec.get("endpoints", {}):
