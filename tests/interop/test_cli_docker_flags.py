@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 
+from conftest import TUG
 from tug.cli import flags
 from tug.cli.main import COMMANDS
 
@@ -175,3 +176,42 @@ def test_allow_list_is_not_stale(verb: str) -> None:
     for name, reason in {**EVERY_VERB, **ALLOWED.get(verb, {})}.items():
         assert reason.strip()
         assert name not in ours, f"tug {verb} declares --{name}: drop it from the allow-list"
+
+
+def _first_error_line(text: str) -> str:
+    """The error line without the program's prefix, the program's name made neutral."""
+    for line in text.splitlines():
+        if line.startswith("DEPRECATED:") or line[:1].isspace():  # docker 28's legacy-builder banner on build
+            continue
+        if line.strip():
+            line = line.strip().removeprefix("docker: ").removeprefix("tug: ")
+            return line.replace("'docker ", "'X ").replace('"docker ', '"X ').replace("'tug ", "'X ") \
+                .replace('"tug ', '"X ').rstrip(".")
+    return ""
+
+
+@pytest.mark.parametrize("docker", DOCKERS)
+@pytest.mark.parametrize("argv", [
+    *[[*v.split(), "--x"] for v in VERBS],
+    ["run", "-e"], ["run", "-z", "img"], ["run", "--name"], ["ps", "-n", "x"], ["run", "--rm=maybe", "img"],
+    ["run", "-a", "bogus", "img"], ["rename", "a"], ["exec", "c"], ["logs"], ["tag", "a", "b", "c"],
+    ["network", "ls", "extra"], ["volume", "inspect"],
+])
+def test_errors_as_docker_reports_them(docker: str, argv: list[str], tmp_path) -> None:
+    """The same command line fails the same way in docker's CLI and in tug's: exit code, and the error line
+    (argument-count wording compared in docker 20.10's form, which quotes the command)."""
+    env = {**os.environ, "DOCKER_CONFIG": str(tmp_path / "dc"), "DOCKER_HOST": "unix:///nonexistent.sock",
+           "TUG_ROOT": str(tmp_path / "root"), "TUG_RUNROOT": str(tmp_path / "run")}
+    theirs = subprocess.run([docker, *argv], capture_output=True, text=True, timeout=30, env=env)
+    ours = subprocess.run([TUG, *argv], capture_output=True, text=True, timeout=30, env=env)
+    their_line, our_line = _first_error_line(theirs.stderr), _first_error_line(ours.stderr)
+    if argv[0] in ("run", "create") and theirs.returncode == 1:
+        assert ours.returncode == 125  # tug.cli.main: every error of run/create exits 125
+    else:
+        assert ours.returncode == theirs.returncode, (theirs.stderr, ours.stderr)
+    if "requires" in their_line or "accepts" in their_line:  # docker 28: 'X rename' requires 2 arguments
+        count = their_line.rsplit(" requires ", 1)[-1].rsplit(" accepts ", 1)[-1].replace("exactly ", "")
+        assert count.replace("at least ", "") in our_line.replace("exactly ", "").replace("at least ", ""), \
+            (their_line, our_line)
+    else:
+        assert our_line == their_line

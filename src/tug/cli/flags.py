@@ -64,6 +64,18 @@ class BadParameter(UsageError):
     pass
 
 
+class ArgumentError(ClickException):
+    """Wrong number of arguments, or an unknown verb: docker's CLI exits 1 for these (125 is for flag errors)."""
+
+    def __init__(self, message: str, ctx: Context | None = None) -> None:
+        super().__init__(message)
+        self.ctx = ctx
+
+    def show(self) -> None:
+        where = f"tug {self.ctx.command_path}" if self.ctx is not None and self.ctx.command_path else "tug"
+        print(f"tug: {self.message}\nSee '{where} --help'.", file=sys.stderr)
+
+
 class Exit(Exception):  # noqa: N818 - click's name
     def __init__(self, code: int = 0) -> None:
         super().__init__(code)
@@ -79,6 +91,7 @@ class exceptions:  # noqa: N801 - `click.exceptions.Exit` spelled as before
     Abort = Abort
     ClickException = ClickException
     UsageError = UsageError
+    ArgumentError = ArgumentError
 
 
 # --- value types --------------------------------------------------------------------------------------------------
@@ -115,6 +128,12 @@ UNPROCESSED = str
 def _convert(kind: Any, value: str) -> Any:
     if kind is None or kind is str:
         return value
+    if kind is int:  # Go's strconv.ParseInt, as docker's flags report it
+        v = value.strip()
+        digits = v[1:] if v[:1] in "+-" else v
+        if not (digits.isascii() and digits.isdigit()) or v != value:
+            raise ValueError(f'strconv.ParseInt: parsing "{value}": invalid syntax')
+        return int(v)
     return kind(value)
 
 
@@ -378,9 +397,28 @@ class Command:
         else:
             values[opt.name] = value
 
+    def _count_error(self, ctx: Context) -> ArgumentError:
+        """Docker's wording for a wrong number of arguments (`"docker rename" requires exactly 2 arguments.`)."""
+        args = [p for p in self.params if isinstance(p, Argument)]
+        low = sum(1 for p in args if p.required)
+        high = None if any(p.nargs == -1 for p in args) else len(args)
+
+        def n(k: int) -> str:
+            return f"{k} argument" + ("" if k == 1 else "s")
+
+        what = f'"tug {ctx.command_path}"'
+        if high == 0:
+            return ArgumentError(f"{what} accepts no arguments.", ctx)
+        if high == low:
+            return ArgumentError(f"{what} requires exactly {n(low)}.", ctx)
+        if high is None:
+            return ArgumentError(f"{what} requires at least {n(low)}.", ctx)
+        if low == 0:
+            return ArgumentError(f"{what} accepts at most {n(high)}.", ctx)
+        return ArgumentError(f"{what} requires at least {low} and at most {n(high)}.", ctx)
+
     def _bind_arguments(self, ctx: Context, positional: list[str], values: dict[str, Any]) -> list[str]:
         args = [p for p in self.params if isinstance(p, Argument)]
-        fixed = sum(1 for p in args if p.nargs != -1)
         rest = list(positional)
         for k, p in enumerate(args):
             if p.nargs == -1:
@@ -388,7 +426,7 @@ class Command:
                 take = max(0, len(rest) - later)
                 chunk, rest = rest[:take], rest[take:]
                 if p.required and not chunk:
-                    raise UsageError(f'"{ctx.command_path}" requires at least {fixed + 1} argument(s)', ctx)
+                    raise self._count_error(ctx)
                 values[p.name] = tuple(_convert(p.type, v) for v in chunk)
             elif rest:
                 try:
@@ -396,9 +434,9 @@ class Command:
                 except ValueError as e:
                     raise BadParameter(f"invalid {p.name}: {e}", ctx) from None
             elif p.required:
-                raise UsageError(f'"{ctx.command_path}" requires at least {fixed} argument(s)', ctx)
+                raise self._count_error(ctx)
         if rest:
-            raise UsageError(f'"{ctx.command_path}" accepts at most {fixed} argument(s); got {len(positional)}', ctx)
+            raise self._count_error(ctx)
         return []
 
     # help
@@ -500,7 +538,7 @@ class Group(Command):
         cmd = self.get_command(name)
         if cmd is None:
             where = f"tug {ctx.command_path}".strip()
-            raise UsageError(f"'{name}' is not a {where} command.", ctx)
+            raise ArgumentError(f"'{name}' is not a {where} command.", ctx)
         sub = cmd.make_context(name, rest, parent=ctx)
         return cmd.invoke(sub)
 

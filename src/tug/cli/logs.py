@@ -6,13 +6,19 @@ from tug.cli import flags
 from tug.cli.common import engine, store_options
 
 
+def _attrs(attrs: dict[str, str]) -> str:
+    from urllib.parse import quote_plus
+
+    return ",".join(f"{quote_plus(k)}={quote_plus(str(v))}" for k, v in sorted(attrs.items()))
+
+
 @flags.command("logs")
-@flags.option("-f", "--follow", is_flag=True)
-@flags.option("-n", "--tail", default="all")
-@flags.option("-t", "--timestamps", is_flag=True)
-@flags.option("--since")
-@flags.option("--until")
-@flags.option("--details", is_flag=True)
+@flags.option("-f", "--follow", is_flag=True, help="Follow log output")
+@flags.option("-n", "--tail", default="all", help='Number of lines to show from the end of the logs (default "all")')
+@flags.option("-t", "--timestamps", is_flag=True, help="Show timestamps")
+@flags.option("--since", help="Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m)")
+@flags.option("--until", help="Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m)")
+@flags.option("--details", is_flag=True, help="Show extra details provided to logs")
 @flags.argument("name")
 @store_options
 @flags.pass_context
@@ -49,6 +55,8 @@ def logs(ctx, follow, tail, timestamps, since, until, details, name, root_, runr
     out, err = sys.stdout.buffer, sys.stderr.buffer
     for e in entries:
         text = e.get("log", "")
+        if details:  # docker's: the entry's attributes (k=v,... query-escaped, sorted) and a space; tug records none
+            text = _attrs(e.get("attrs") or {}) + " " + text
         if timestamps:
             text = f"{e.get('time', '')} {text}"
         stream = err if e.get("stream") == "stderr" else out
