@@ -232,3 +232,13 @@ def test_help_lists_options_with_their_text(capsys):
         run.make_context("run", ["--help"])
     out = capsys.readouterr().out
     assert "--cidfile string" in out and "Write the container ID to the file" in out
+
+
+def test_log_opts_tug_cannot_honour_are_refused():
+    from tug.engine.logs import log_options
+
+    assert log_options(["mode=blocking", "tag={{.Name}}", "compress=false", "max-size=1m"]) == (1 << 20, 3)
+    for bad in ("labels=a", "env=A", "env-regex=^A", "mode=non-blocking", "max-buffer-size=4m", "compress=true",
+                "mode=weird", "nope=1"):
+        with pytest.raises(Invalid):
+            log_options([bad])

@@ -55,7 +55,16 @@ def log_options(log_opts: list[str]) -> tuple[int, int]:
             if not value.isdigit() or int(value) < 1:
                 raise Invalid(f"invalid value for max-file: {value}")
             files = int(value)
-        elif key not in ("mode", "max-buffer-size", "labels", "env", "env-regex", "tag", "compress"):
+        elif key in ("labels", "labels-regex", "env", "env-regex"):
+            raise Invalid(f"--log-opt {key}: tug's json-file logs record no extra attributes")
+        elif key == "mode" and value not in ("blocking", "non-blocking"):
+            raise Invalid(f"logger: unknown mode: {value}")
+        elif key == "compress" and value.lower() not in ("true", "false", "1", "0"):
+            raise Invalid(f"invalid value for compress: {value}")
+        elif (key, value.lower()) in (("compress", "true"), ("compress", "1"), ("mode", "non-blocking")) \
+                or key == "max-buffer-size":
+            raise Invalid(f"--log-opt {opt}: not supported by tug (logs are written as they come, uncompressed)")
+        elif key not in ("mode", "tag", "compress"):  # mode=blocking, compress=false: what tug does; tag: unused
             raise Invalid(f"unknown log opt '{key}' for json-file log driver")
     return size, files
 
