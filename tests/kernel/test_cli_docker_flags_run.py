@@ -26,6 +26,11 @@ def test_host_namespaces_dns_and_attach(busybox_tug):
     assert r.returncode == 0 and r.stdout == "out\n" and "err" not in r.stderr
     r = t("run", "--rm", "--network", "none", "-a", "stderr", "busybox", "sh", "-c", "echo out; echo err >&2")
     assert r.stdout == "" and r.stderr.endswith("err\n")
+    cid = t("create", "-a", "stderr", "--network", "none", "busybox", "sh", "-c", "echo out; echo err >&2",
+            check=True).stdout.strip()
+    r = t("start", "-a", cid)  # the streams chosen at create
+    assert r.returncode == 0 and r.stdout == "" and r.stderr.endswith("err\n")
+    t("rm", cid, check=True)
 
 
 def test_cidfile_label_file_env_file(busybox_tug, tmp_path):

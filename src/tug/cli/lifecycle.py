@@ -31,9 +31,9 @@ def each(ctx: flags.Context, names: tuple[str, ...], act: Callable[[Any, Any], o
 
 
 @flags.command("start")
-@flags.option("-a", "--attach", is_flag=True)
-@flags.option("-i", "--interactive", is_flag=True)
-@flags.option("--detach-keys")
+@flags.option("-a", "--attach", is_flag=True, help="Attach STDOUT/STDERR and forward signals")
+@flags.option("-i", "--interactive", is_flag=True, help="Attach container's STDIN")
+@flags.option("--detach-keys", help="Override the key sequence for detaching a container")
 @flags.argument("names", nargs=-1, required=True)
 @store_options
 @flags.pass_context
@@ -50,8 +50,8 @@ def start(ctx, attach, interactive, detach_keys, names, root_, runroot_) -> int:
     eng = engine(ctx, root_, runroot_)
     ctr = containers.find(eng, names[0])
     stdin = interactive and ctr.options.interactive
-    sock = lifecycle.start(eng, ctr, {"stdin": stdin, "stdout": True, "stderr": True,
-                                      "resize": erun.attach_request(ctr.options)["resize"]})
+    wanted = erun.attach_request(ctr.options)  # the streams `create -a` chose (stdout and stderr by default)
+    sock = lifecycle.start(eng, ctr, {**wanted, "stdin": stdin})
     assert sock is not None
     return erun.finish_attached(eng, ctr, sock, ctr.options.tty, stdin, True, keys)
 
