@@ -242,3 +242,15 @@ def test_log_opts_tug_cannot_honour_are_refused():
                 "mode=weird", "nope=1"):
         with pytest.raises(Invalid):
             log_options([bad])
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_option_has_help_text(verb):
+    first, *rest = verb.split()
+    module, _, attr = main.COMMANDS[first].partition(":")
+    cmd = getattr(importlib.import_module(module), attr)
+    for sub in rest:
+        cmd = cmd.get_command(sub)
+    assert cmd.help.strip(), f"tug {verb}: no description"
+    missing = [p.opts[0] for p in cmd.params if isinstance(p, flags.Option) and not p.hidden and not p.help]
+    assert not missing, f"tug {verb}: options without help: {missing}"

@@ -30,14 +30,14 @@ def listed(eng, all_: bool, last: int, filters: tuple[str, ...]):
 
 
 @flags.command("ps")
-@flags.option("-a", "--all", "all_", is_flag=True)
-@flags.option("-q", "--quiet", is_flag=True)
-@flags.option("--no-trunc", is_flag=True)
-@flags.option("-l", "--latest", is_flag=True)
-@flags.option("-n", "--last", type=int, default=-1)
-@flags.option("-s", "--size", is_flag=True)
-@flags.option("-f", "--filter", "filters", multiple=True)
-@flags.option("--format", "fmt")
+@flags.option("-a", "--all", "all_", is_flag=True, help="Show all containers (default shows just running)")
+@flags.option("-q", "--quiet", is_flag=True, help="Only display IDs")
+@flags.option("--no-trunc", is_flag=True, help="Don't truncate output")
+@flags.option("-l", "--latest", is_flag=True, help="Show the latest created container (includes all states)")
+@flags.option("-n", "--last", type=int, default=-1, help="Show n last created containers (includes all states)")
+@flags.option("-s", "--size", is_flag=True, help="Display total file sizes")
+@flags.option("-f", "--filter", "filters", multiple=True, help="Filter output based on conditions provided")
+@flags.option("--format", "fmt", help="Format output using a Go template")
 @store_options
 @flags.pass_context
 def ps(ctx, all_, quiet, no_trunc, latest, last, size, filters, fmt, root_, runroot_) -> int:
@@ -70,9 +70,9 @@ def ps(ctx, all_, quiet, no_trunc, latest, last, size, filters, fmt, root_, runr
 
 
 @flags.command("rm")
-@flags.option("-f", "--force", is_flag=True)
-@flags.option("-v", "--volumes", is_flag=True)
-@flags.option("-l", "--link", is_flag=True)
+@flags.option("-f", "--force", is_flag=True, help="Force the removal of a running container (uses SIGKILL)")
+@flags.option("-v", "--volumes", is_flag=True, help="Remove anonymous volumes associated with the container")
+@flags.option("-l", "--link", is_flag=True, help="Remove the specified link (tug has no legacy links: refused)")
 @flags.argument("names", nargs=-1, required=True)
 @store_options
 @flags.pass_context
@@ -97,8 +97,8 @@ def rm(ctx, force, volumes, link, names, root_, runroot_) -> int:
 
 
 @flags.command("prune")
-@flags.option("-f", "--force", is_flag=True)
-@flags.option("--filter", "filters", multiple=True)
+@flags.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation")
+@flags.option("--filter", "filters", multiple=True, help='Provide filter values (e.g. "until=<timestamp>")')
 @store_options
 @flags.pass_context
 def prune(ctx, force, filters, root_, runroot_) -> int:

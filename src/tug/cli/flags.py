@@ -452,10 +452,14 @@ class Command:
         if opts:
             lines.append("Options:")
             rows = []
+            shorts = any(len(o) == 2 for q in opts for o in q.opts)
             for p in opts:
                 names = ", ".join(p.opts + p.secondary_opts)
+                if shorts and not any(len(o) == 2 for o in p.opts):
+                    names = "    " + names  # long-only flags line up with the long names after `-x, `, as docker's
                 if p.takes_value:
-                    names += " " + (p.metavar or ("list" if p.multiple else "string"))
+                    kind = "list" if p.multiple else "int" if p.type is int else "string"
+                    names += " " + (p.metavar or kind)
                 text = p.help
                 if p.show_default and p.default not in (None, "", ()):
                     text += f" (default {p.default})"

@@ -11,11 +11,11 @@ from tug.cli.format import ago, human_size, short_id, table
 
 
 @flags.command("images")
-@flags.option("-a", "--all", "all_", is_flag=True)
-@flags.option("-q", "--quiet", is_flag=True)
-@flags.option("--no-trunc", is_flag=True)
-@flags.option("--digests", is_flag=True)
-@flags.option("--format", "fmt")
+@flags.option("-a", "--all", "all_", is_flag=True, help="Show all images (tug has no intermediate images)")
+@flags.option("-q", "--quiet", is_flag=True, help="Only show image IDs")
+@flags.option("--no-trunc", is_flag=True, help="Don't truncate output")
+@flags.option("--digests", is_flag=True, help="Show digests")
+@flags.option("--format", "fmt", help="Format output using a Go template")
 @flags.option("-f", "--filter", "filters", multiple=True,
               help="Filter output: dangling=true|false, label=K[=V], before=IMAGE, since=IMAGE, reference=PATTERN")
 @flags.argument("repository", required=False)
@@ -62,9 +62,9 @@ def images(ctx, all_, quiet, no_trunc, digests, fmt, filters, repository, root_,
 
 
 @flags.command("import")
-@flags.option("-c", "--change", multiple=True)
-@flags.option("-m", "--message", default="")
-@flags.option("--platform")
+@flags.option("-c", "--change", multiple=True, help="Apply Dockerfile instruction to the created image")
+@flags.option("-m", "--message", default="", help="Set commit message for imported image")
+@flags.option("--platform", help="Set platform of the imported image (os/arch[/variant])")
 @flags.argument("source")
 @flags.argument("reference", required=False)
 @store_options
@@ -103,8 +103,8 @@ def tag(ctx, source, target, root_, runroot_) -> int:
 
 
 @flags.command("rmi")
-@flags.option("-f", "--force", is_flag=True)
-@flags.option("--no-prune", is_flag=True)
+@flags.option("-f", "--force", is_flag=True, help="Force removal of the image")
+@flags.option("--no-prune", is_flag=True, help="Do not delete untagged parents (tug images have none)")
 @flags.argument("names", nargs=-1, required=True)
 @store_options
 @flags.pass_context
@@ -126,7 +126,7 @@ def rmi(ctx, force, no_prune, names, root_, runroot_) -> int:
 
 
 @flags.command("inspect")
-@flags.option("-f", "--format", "fmt")
+@flags.option("-f", "--format", "fmt", help="Format output using a Go template")
 @flags.argument("names", nargs=-1, required=True)
 @store_options
 @flags.pass_context

@@ -21,9 +21,10 @@ def emit(docs: list[dict[str, Any]], fmt: str | None) -> int:
 
 
 @flags.command("inspect")
-@flags.option("-f", "--format", "fmt")
-@flags.option("--type", "kind", type=flags.Choice(["container", "image"]))
-@flags.option("-s", "--size", is_flag=True)
+@flags.option("-f", "--format", "fmt", help="Format output using a Go template")
+@flags.option("--type", "kind", type=flags.Choice(["container", "image"]),
+              help="Return JSON for the specified type (container or image)")
+@flags.option("-s", "--size", is_flag=True, help="Display total file sizes if the type is container")
 @flags.argument("names", nargs=-1, required=True)
 @store_options
 @flags.pass_context

@@ -10,10 +10,10 @@ from tug.cli.format import ago, ellipsis, human_size, short_id, table
 
 
 @flags.command("commit")
-@flags.option("-a", "--author", default="")
-@flags.option("-c", "--change", "changes", multiple=True)
-@flags.option("-m", "--message", default="")
-@flags.option("-p", "--pause/--no-pause", default=True)
+@flags.option("-a", "--author", default="", help='Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+@flags.option("-c", "--change", "changes", multiple=True, help="Apply Dockerfile instruction to the created image")
+@flags.option("-m", "--message", default="", help="Set commit message for imported image")
+@flags.option("-p", "--pause/--no-pause", default=True, help="Pause container during commit (default true)")
 @flags.argument("container")
 @flags.argument("reference", required=False)
 @store_options
@@ -41,10 +41,11 @@ def diff(ctx, container, root_, runroot_) -> int:
 
 
 @flags.command("history")
-@flags.option("-H", "--human/--no-human", default=True)
-@flags.option("--no-trunc", is_flag=True)
-@flags.option("-q", "--quiet", is_flag=True)
-@flags.option("--format", "fmt")
+@flags.option("-H", "--human/--no-human", default=True,
+              help="Print sizes and dates in human readable format (default true)")
+@flags.option("--no-trunc", is_flag=True, help="Don't truncate output")
+@flags.option("-q", "--quiet", is_flag=True, help="Only show image IDs")
+@flags.option("--format", "fmt", help="Format output using a Go template")
 @flags.argument("image")
 @store_options
 @flags.pass_context
@@ -130,7 +131,7 @@ def save(ctx, output, fmt, images, root_, runroot_) -> int:
 
 @flags.command("load")
 @flags.option("-i", "--input", "input_", help="Read from a tar archive file or an OCI layout directory.")
-@flags.option("-q", "--quiet", is_flag=True)
+@flags.option("-q", "--quiet", is_flag=True, help="Suppress the load output")
 @store_options
 @flags.pass_context
 def load(ctx, input_, quiet, root_, runroot_) -> int:

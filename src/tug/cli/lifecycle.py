@@ -57,8 +57,9 @@ def start(ctx, attach, interactive, detach_keys, names, root_, runroot_) -> int:
 
 
 @flags.command("stop")
-@flags.option("-t", "--time", "--timeout", "timeout", type=int, default=None)
-@flags.option("-s", "--signal", "sig", default=None)
+@flags.option("-t", "--time", "--timeout", "timeout", type=int, default=None,
+              help="Seconds to wait before killing the container")
+@flags.option("-s", "--signal", "sig", default=None, help="Signal to send to the container")
 @flags.argument("names", nargs=-1, required=True)
 @store_options
 @flags.pass_context
@@ -75,7 +76,7 @@ def stop(ctx, timeout, sig, names, root_, runroot_) -> int:
 
 
 @flags.command("kill")
-@flags.option("-s", "--signal", "sig", default="SIGKILL")
+@flags.option("-s", "--signal", "sig", default="SIGKILL", help="Signal to send to the container")
 @flags.argument("names", nargs=-1, required=True)
 @store_options
 @flags.pass_context
@@ -88,8 +89,9 @@ def kill(ctx, sig, names, root_, runroot_) -> int:
 
 
 @flags.command("restart")
-@flags.option("-t", "--time", "--timeout", "timeout", type=int, default=None)
-@flags.option("-s", "--signal", "sig", default=None)
+@flags.option("-t", "--time", "--timeout", "timeout", type=int, default=None,
+              help="Seconds to wait before killing the container")
+@flags.option("-s", "--signal", "sig", default=None, help="Signal to send to the container")
 @flags.argument("names", nargs=-1, required=True)
 @store_options
 @flags.pass_context
@@ -153,9 +155,9 @@ def rename(ctx, old, new, root_, runroot_) -> int:
 
 
 @flags.command("attach")
-@flags.option("--no-stdin", is_flag=True)
+@flags.option("--no-stdin", is_flag=True, help="Do not attach STDIN")
 @flags.option("--sig-proxy", is_flag=True, default=True, help="Proxy received signals to the process (default true)")
-@flags.option("--detach-keys")
+@flags.option("--detach-keys", help="Override the key sequence for detaching a container")
 @flags.argument("name")
 @store_options
 @flags.pass_context

@@ -17,12 +17,12 @@ def network() -> None:
 
 
 @network.command("create")
-@flags.option("-d", "--driver", default="bridge")
-@flags.option("--subnet")
-@flags.option("--gateway")
-@flags.option("--internal", is_flag=True)
-@flags.option("--label", "labels", multiple=True)
-@flags.option("-o", "--opt", "opts", multiple=True)
+@flags.option("-d", "--driver", default="bridge", help="Driver to manage the Network")
+@flags.option("--subnet", help="Subnet in CIDR format that represents a network segment")
+@flags.option("--gateway", help="IPv4 Gateway for the master subnet")
+@flags.option("--internal", is_flag=True, help="Restrict external access to the network")
+@flags.option("--label", "labels", multiple=True, help="Set metadata on a network")
+@flags.option("-o", "--opt", "opts", multiple=True, help="Set driver specific options")
 @flags.argument("name")
 @store_options
 @flags.pass_context
@@ -37,10 +37,10 @@ def create(ctx, driver, subnet, gateway, internal, labels, opts, name, root_, ru
 
 
 @network.command("ls")
-@flags.option("-q", "--quiet", is_flag=True)
-@flags.option("--no-trunc", is_flag=True)
-@flags.option("-f", "--filter", "filters", multiple=True)
-@flags.option("--format", "fmt")
+@flags.option("-q", "--quiet", is_flag=True, help="Only display IDs")
+@flags.option("--no-trunc", is_flag=True, help="Don't truncate output")
+@flags.option("-f", "--filter", "filters", multiple=True, help="Filter output based on conditions provided")
+@flags.option("--format", "fmt", help="Format output using a Go template")
 @store_options
 @flags.pass_context
 def ls(ctx, quiet, no_trunc, filters, fmt, root_, runroot_) -> int:
@@ -96,7 +96,7 @@ def inspect(ctx, fmt, names, root_, runroot_) -> int:
 
 
 @network.command("rm")
-@flags.option("-f", "--force", is_flag=True)
+@flags.option("-f", "--force", is_flag=True, help="Do not error if the network does not exist")
 @flags.argument("names", nargs=-1, required=True)
 @store_options
 @flags.pass_context
@@ -137,7 +137,7 @@ def connect(ctx, aliases, ip, net, container, root_, runroot_) -> int:
 
 
 @network.command("disconnect")
-@flags.option("-f", "--force", is_flag=True)
+@flags.option("-f", "--force", is_flag=True, help="Force the container to disconnect from a network")
 @flags.argument("net")
 @flags.argument("container")
 @store_options
@@ -151,8 +151,8 @@ def disconnect(ctx, force, net, container, root_, runroot_) -> int:
 
 
 @network.command("prune")
-@flags.option("-f", "--force", is_flag=True)
-@flags.option("--filter", "filters", multiple=True)
+@flags.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation")
+@flags.option("--filter", "filters", multiple=True, help="Filter values (tug takes none: refused)")
 @store_options
 @flags.pass_context
 def prune(ctx, force, filters, root_, runroot_) -> int:

@@ -15,10 +15,12 @@ def _tls(value: str | None) -> bool | None:
 
 
 @flags.command("pull")
-@flags.option("-q", "--quiet", is_flag=True)
-@flags.option("-a", "--all-tags", is_flag=True)
-@flags.option("--platform")
-@flags.option("--tls-verify", "tls_verify", default=None, metavar="BOOL")
+@flags.option("-q", "--quiet", is_flag=True, help="Suppress verbose output")
+@flags.option("-a", "--all-tags", is_flag=True,
+              help="Download all tagged images in the repository (not supported yet: refused)")
+@flags.option("--platform", help="Set platform if server is multi-platform capable")
+@flags.option("--tls-verify", "tls_verify", default=None, metavar="BOOL",
+              help="Require HTTPS and verify certificates (true|false; default: per registry)")
 @flags.argument("name")
 @store_options
 @flags.pass_context
@@ -62,7 +64,8 @@ def _all_tags(eng, name: str) -> list[str]:  # noqa: ANN001 - Engine, imported l
 @flags.command("push")
 @flags.option("-a", "--all-tags", is_flag=True, help="Push all tags of an image to the repository")
 @flags.option("-q", "--quiet", is_flag=True, help="Suppress verbose output")
-@flags.option("--tls-verify", "tls_verify", default=None, metavar="BOOL")
+@flags.option("--tls-verify", "tls_verify", default=None, metavar="BOOL",
+              help="Require HTTPS and verify certificates (true|false; default: per registry)")
 @flags.argument("name")
 @store_options
 @flags.pass_context
@@ -80,10 +83,11 @@ def push(ctx, all_tags, quiet, tls_verify, name, root_, runroot_) -> int:
 
 
 @flags.command("login")
-@flags.option("-u", "--username")
-@flags.option("-p", "--password")
-@flags.option("--password-stdin", is_flag=True)
-@flags.option("--tls-verify", "tls_verify", default=None, metavar="BOOL")
+@flags.option("-u", "--username", help="Username")
+@flags.option("-p", "--password", help="Password")
+@flags.option("--password-stdin", is_flag=True, help="Take the password from stdin")
+@flags.option("--tls-verify", "tls_verify", default=None, metavar="BOOL",
+              help="Require HTTPS and verify certificates (true|false; default: per registry)")
 @flags.argument("server", required=False)
 @store_options
 @flags.pass_context

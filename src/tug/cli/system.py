@@ -15,8 +15,8 @@ def _reclaimable(size: int, reclaim: int, percent: bool) -> str:
 
 
 @flags.command("df")
-@flags.option("-v", "--verbose", is_flag=True)
-@flags.option("--format", "fmt")
+@flags.option("-v", "--verbose", is_flag=True, help="Show detailed information on space usage")
+@flags.option("--format", "fmt", help="Format output using a Go template")
 @store_options
 @flags.pass_context
 def df(ctx, verbose, fmt, root_, runroot_) -> int:
@@ -79,7 +79,7 @@ def _prune(ctx, root_, runroot_, *, containers: bool, images: str, volumes: bool
 @flags.option("--volumes", is_flag=True, help="Prune volumes too.")
 @flags.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
 @flags.option("--dry-run", is_flag=True, help="Only report what would be removed and the bytes it frees.")
-@flags.option("--filter", "filters", multiple=True)
+@flags.option("--filter", "filters", multiple=True, help="Filter values (tug takes none: refused)")
 @store_options
 @flags.pass_context
 def system_prune(ctx, all_, volumes, force, dry_run, filters, root_, runroot_) -> int:
@@ -98,7 +98,7 @@ def system_prune(ctx, all_, volumes, force, dry_run, filters, root_, runroot_) -
 @flags.option("-a", "--all", "all_", is_flag=True, help="Remove all unused images, not just dangling ones.")
 @flags.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
 @flags.option("--dry-run", is_flag=True, help="Only report what would be removed and the bytes it frees.")
-@flags.option("--filter", "filters", multiple=True)
+@flags.option("--filter", "filters", multiple=True, help="Filter values (tug takes none: refused)")
 @store_options
 @flags.pass_context
 def image_prune(ctx, all_, force, dry_run, filters, root_, runroot_) -> int:

@@ -13,9 +13,9 @@ def volume() -> None:
 
 
 @volume.command("create")
-@flags.option("-d", "--driver", default="local")
-@flags.option("--label", "labels", multiple=True)
-@flags.option("-o", "--opt", "opts", multiple=True)
+@flags.option("-d", "--driver", default="local", help="Specify volume driver name (local)")
+@flags.option("--label", "labels", multiple=True, help="Set metadata for a volume")
+@flags.option("-o", "--opt", "opts", multiple=True, help="Set driver specific options")
 @flags.argument("name", required=False)
 @store_options
 @flags.pass_context
@@ -34,9 +34,9 @@ def create(ctx, driver, labels, opts, name, root_, runroot_) -> int:
 
 
 @volume.command("ls")
-@flags.option("-q", "--quiet", is_flag=True)
-@flags.option("-f", "--filter", "filters", multiple=True)
-@flags.option("--format", "fmt")
+@flags.option("-q", "--quiet", is_flag=True, help="Only display IDs")
+@flags.option("-f", "--filter", "filters", multiple=True, help="Filter output based on conditions provided")
+@flags.option("--format", "fmt", help="Format output using a Go template")
 @store_options
 @flags.pass_context
 def ls(ctx, quiet, filters, fmt, root_, runroot_) -> int:
@@ -82,7 +82,7 @@ def inspect(ctx, fmt, names, root_, runroot_) -> int:
 
 
 @volume.command("rm")
-@flags.option("-f", "--force", is_flag=True)
+@flags.option("-f", "--force", is_flag=True, help="Force the removal of one or more volumes")
 @flags.argument("names", nargs=-1, required=True)
 @store_options
 @flags.pass_context
@@ -108,9 +108,9 @@ def rm(ctx, force, names, root_, runroot_) -> int:
 
 
 @volume.command("prune")
-@flags.option("-f", "--force", is_flag=True)
-@flags.option("-a", "--all", "all_", is_flag=True)
-@flags.option("--filter", "filters", multiple=True)
+@flags.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation")
+@flags.option("-a", "--all", "all_", is_flag=True, help="Remove all unused volumes, not just anonymous ones")
+@flags.option("--filter", "filters", multiple=True, help="Filter values (tug takes none: refused)")
 @store_options
 @flags.pass_context
 def prune(ctx, force, all_, filters, root_, runroot_) -> int:
