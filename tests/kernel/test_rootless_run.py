@@ -41,12 +41,12 @@ def _interpreter(name: str) -> str | None:
 
 
 class User:
-    def __init__(self, name: str, home: Path, python: str) -> None:
-        self.name, self.home, self.python = name, home, python
+    def __init__(self, name: str, home: Path, python: str, src: Path = REPO / "src") -> None:
+        self.name, self.home, self.python, self.src = name, home, python, src
         self.uid = int(subprocess.run(["id", "-u", name], capture_output=True, text=True, check=True).stdout)
 
     def tug(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        code = (f"import sys; sys.path.insert(0, {str(REPO / 'src')!r}); sys.argv[0] = 'tug'; "
+        code = (f"import sys; sys.path.insert(0, {str(self.src)!r}); sys.argv[0] = 'tug'; "
                 "from tug.cli.main import main; main()")
         env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(self.home), "LANG": "C.UTF-8"}
         return subprocess.run([RUNUSER, "-u", self.name, "--", self.python, "-I", "-c", code, *args],
@@ -93,6 +93,9 @@ def user() -> Iterator[User]:
                 out.write(f"{name}:{SUB_START}:{SUB_SIZE}\n")
         home.mkdir()
         os.chown(home, uid, uid)
+        # tug's source where the user can read it (a checkout may live under a 0700 home, as /root is)
+        u.src = base / "src"
+        shutil.copytree(REPO / "src" / "tug", u.src / "tug", ignore=shutil.ignore_patterns("__pycache__"))
         python = _interpreter(name)
         if python is None:
             pytest.skip("no Python >= 3.11 that an unprivileged user may execute (the test's interpreter lives "
