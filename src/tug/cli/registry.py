@@ -17,7 +17,7 @@ def _tls(value: str | None) -> bool | None:
 @flags.command("pull")
 @flags.option("-q", "--quiet", is_flag=True, help="Suppress verbose output")
 @flags.option("-a", "--all-tags", is_flag=True,
-              help="Download all tagged images in the repository (not supported yet: refused)")
+              help="Download all tagged images in the repository")
 @flags.option("--platform", help="Set platform if server is multi-platform capable")
 @flags.option("--tls-verify", "tls_verify", default=None, metavar="BOOL",
               help="Require HTTPS and verify certificates (true|false; default: per registry)")
@@ -30,10 +30,17 @@ def pull(ctx, quiet, all_tags, platform, tls_verify, name, root_, runroot_) -> i
     from tug.engine.pull import pull as do_pull
     from tug.oci import reference
 
-    if all_tags:
-        raise flags.UsageError("--all-tags is not supported yet")
     eng = engine(ctx, root_, runroot_)
     ref = reference.parse(name)
+    if all_tags:
+        from tug.engine.pull_tags import pull_all_tags
+
+        results = pull_all_tags(eng, name, platform, Printer(quiet=quiet), _tls(tls_verify))
+        if not quiet:
+            what = "Downloaded newer image" if any(r.downloaded for r in results) else "Image is up to date"
+            flags.echo(f"Status: {what} for {ref.familiar_name}")
+        flags.echo(ref.name)
+        return 0
     if not quiet and ref.tag and ":" not in name.rsplit("/", 1)[-1] and "@" not in name:
         flags.echo("Using default tag: latest")
     res = do_pull(eng, name, platform, Printer(quiet=quiet), _tls(tls_verify))

@@ -151,6 +151,34 @@ class RegistryClient:
 
         return self._try_endpoints(ref, at)
 
+    def list_tags(self, ref: Reference, page: int = 1000, limit: int = 100_000) -> list[str]:
+        """The repository's tags (`GET /v2/<name>/tags/list`, following the `Link: <...>; rel="next"` pages)."""
+        import json
+        import re
+
+        def at(host: str) -> list[str]:
+            tags: list[str] = []
+            path: str | None = f"/v2/{ref.repository}/tags/list?n={page}"
+            while path and len(tags) < limit:
+                resp = self.transport.request("GET", host, path, scopes=[repository_scope(ref.repository)],
+                                              stream=True)
+                try:
+                    if resp.status != 200:
+                        raise status_error(resp, f"tags of {ref.repository}", host)
+                    raw = _read_capped(resp, MAX_MANIFEST_BYTES)
+                finally:
+                    drain(resp)
+                try:
+                    got = json.loads(raw).get("tags") or []
+                except (ValueError, AttributeError):
+                    raise Invalid(f"tags of {ref.repository} from {host}: not a JSON tag list") from None
+                tags += [t for t in got if isinstance(t, str)]
+                m = re.search(r'<([^>]+)>\s*;\s*rel="?next"?', resp.headers.get("Link", ""))
+                path = m.group(1) if m else None
+            return tags
+
+        return self._try_endpoints(ref, at)
+
     def head(self, ref: Reference, accept: Sequence[str] = DEFAULT_ACCEPT) -> Descriptor | None:
         """HEAD the manifest: its descriptor as the registry states it (digest unverified), None if missing."""
 
