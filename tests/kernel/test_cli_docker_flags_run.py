@@ -42,6 +42,12 @@ def test_cidfile_label_file_env_file(busybox_tug, tmp_path):
             "--env-file", str(tmp_path / "env"), "-q", "busybox", "sh", "-c", "echo $FROM_FILE", check=True)
     assert cidfile.read_text() == cid.stdout.strip()
     labels = t("inspect", "-f", "{{json .Config.Labels}}", cid.stdout.strip(), check=True).stdout
+    c2 = t("create", "--pid", "host", "--dns-search", "a.example", "--cpu-period", "50000", "-a", "stdout",
+           "busybox", "true", check=True).stdout.strip()
+    shown = t("inspect", "-f", "{{.HostConfig.PidMode}} {{json .HostConfig.DnsSearch}} {{.HostConfig.CpuPeriod}} "
+              "{{.Config.AttachStdout}} {{.Config.AttachStderr}}", c2, check=True).stdout.strip()
+    assert shown == 'host ["a.example"] 50000 true false'
+    t("rm", c2, check=True)
     assert '"from.file": "1"' in labels and '"x": "2"' in labels
     assert t("start", "-a", cid.stdout.strip(), check=True).stdout == "yes\n"
     before = t("ps", "-aq").stdout.split()
