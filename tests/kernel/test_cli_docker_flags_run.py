@@ -22,6 +22,9 @@ def test_host_namespaces_dns_and_attach(busybox_tug):
     lines = r.stdout.splitlines()
     assert lines[:3] == ["nameserver 192.0.2.53", "search a.example b.example", "options ndots:3"]
     assert sum(ln.startswith(("nameserver", "search", "options")) for ln in lines) == 3
+    for flag in ("--pid", "--ipc", "--uts"):
+        r = t("run", "--rm", "--network", "none", flag, "container:x", "busybox", "true")
+        assert r.returncode == 125 and f"{flag} container:x: joining another container's namespace" in r.stderr
     r = t("run", "--rm", "--network", "none", "-a", "stdout", "busybox", "sh", "-c", "echo out; echo err >&2")
     assert r.returncode == 0 and r.stdout == "out\n" and "err" not in r.stderr
     r = t("run", "--rm", "--network", "none", "-a", "stderr", "busybox", "sh", "-c", "echo out; echo err >&2")

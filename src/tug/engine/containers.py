@@ -170,6 +170,10 @@ def lifecycle_facts(cfg: ImageConfig, opts: RunOptions) -> dict[str, Any]:
         raise Invalid("conflicting options: cannot specify both --restart and --rm")
     log_options(opts.log_opts)
     _refuse_v1_only(opts)
+    for flag, mode in (("--pid", opts.pid), ("--ipc", opts.ipc), ("--uts", opts.uts)):
+        if (mode or "").startswith("container:"):
+            raise Invalid(f"{flag} {mode}: joining another container's namespace is not supported by tug "
+                          f"(only --network container:NAME is)")
     ports = list(cfg.exposed_ports)
     for p in opts.expose:
         p = p if "/" in p else p + "/tcp"
