@@ -138,8 +138,8 @@ def _main(argv: list[str] | None = None) -> None:
         sys.exit(e.exit_code)
     except flags.ClickException as e:
         e.show()
-        usage = isinstance(e, flags.UsageError)  # docker's CLI ends every flag or usage error with 125
-        sys.exit(125 if usage or verb in RUN_LIKE else e.exit_code)
+        # docker's CLI ends a flag error with 125, a wrong argument count or unknown verb with 1 (ArgumentError)
+        sys.exit(125 if isinstance(e, flags.UsageError) else e.exit_code)
     except flags.Abort:
         sys.exit(130)
     except KeyboardInterrupt:

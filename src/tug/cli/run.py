@@ -221,7 +221,7 @@ def run(ctx: flags.Context, detach: bool, sig_proxy: bool, detach_keys: str | No
     from tug.engine import run as engine_run
 
     if detach and kw.get("attach"):
-        raise flags.UsageError("Conflicting options: -a and -d", ctx)
+        raise flags.ArgumentError("Conflicting options: -a and -d", ctx)  # docker's CLI exits 1 for it
     cidfile = _CidFile(kw.get("cidfile"))
     keys = None
     if detach_keys is not None:
