@@ -49,6 +49,8 @@ def test_key_rules_out_builds_that_read_more_than_the_context(tmp_path, change, 
 @pytest.mark.parametrize("field,value", [
     ("build_args", {"A": "1"}), ("target", "t"), ("network", "host"), ("labels", {"l": "v"}), ("explain", True),
     ("platform", "linux/arm64"), ("secrets", {"s": "/x"}), ("dockerfile", "other.Dockerfile"),
+    ("run_settings", {"memory": "64m"}), ("run_settings", {"ulimits": ["nofile=1024:1024"]}),
+    ("run_settings", {"security_opt": ["seccomp=/p.json"]}), ("run_settings", {"add_hosts": ["a:10.0.0.1"]}),
 ])
 def test_key_changes_with_every_option(tmp_path, field, value):
     ctx = _ctx(tmp_path)

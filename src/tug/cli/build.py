@@ -56,6 +56,60 @@ def _ssh(values: tuple[str, ...]) -> dict[str, str]:
         raise flags.BadParameter(e.message) from None
 
 
+def _bytes(text: str) -> str:
+    """A `bytes` flag (-m, --memory-swap, --shm-size): a size as docker's flag parser reads it (-1: unlimited)."""
+    from tug.errors import Invalid
+    from tug.spec.sizes import swap_in_bytes
+
+    try:
+        swap_in_bytes(text)
+    except Invalid:
+        raise ValueError(f"invalid size: '{text}'") from None
+    return text
+
+
+def _ulimit(text: str) -> str:
+    from tug.errors import Invalid
+    from tug.spec.rlimits import parse_ulimit
+
+    try:
+        parse_ulimit(text)
+    except Invalid as e:
+        raise ValueError(e.message) from None
+    return text
+
+
+def _add_host(text: str) -> str:
+    import ipaddress
+
+    name, sep, ip = text.partition("=") if "=" in text else text.partition(":")
+    if not sep or not name:
+        raise ValueError(f'bad format for add-host: "{text}"')
+    try:
+        ipaddress.ip_address(ip.strip("[]"))
+    except ValueError:
+        raise ValueError(f'invalid IP address in add-host: "{ip}"') from None
+    return text
+
+
+def _run_settings(add_hosts: tuple[str, ...], cgroup_parent: str | None, cpu_period: int | None,
+                  cpu_quota: int | None, cpu_shares: int | None, cpuset_cpus: str | None, cpuset_mems: str | None,
+                  memory: str | None, memory_swap: str | None, shm_size: str | None, ulimits: tuple[str, ...],
+                  security_opt: tuple[str, ...]) -> dict[str, object]:
+    """The build containers' RunOptions fields (engine/build/options.py RUN_SETTINGS), as `tug run` names them."""
+    return {"add_hosts": list(add_hosts), "cgroup_parent": cgroup_parent, "cpu_period": cpu_period,
+            "cpu_quota": cpu_quota, "cpu_shares": cpu_shares, "cpuset_cpus": cpuset_cpus, "cpuset_mems": cpuset_mems,
+            "memory": memory, "memory_swap": memory_swap, "shm_size": shm_size, "ulimits": list(ulimits),
+            "security_opt": [o for v in security_opt for o in _strings(v)]}
+
+
+def _strings(value: str) -> list[str]:
+    """A pflag `strings` value: comma-separated, each repeat adding more (`--security-opt a,b`)."""
+    import csv
+
+    return [v for row in csv.reader([value]) for v in row]
+
+
 class Printer:
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -104,11 +158,27 @@ class Printer:
 @flags.option("--secret", "secrets", multiple=True, help="A secret for RUN --mount=type=secret: id=ID,src=PATH")
 @flags.option("--platform", default=None, help="Set the target platform (os/arch[/variant])")
 @flags.option("--ssh", "ssh", multiple=True, help="An SSH agent for RUN --mount=type=ssh: default or ID=SOCKET")
+@flags.option("--add-host", "add_hosts", multiple=True, type=_add_host, metavar="list",
+              help='Add a custom host-to-IP mapping ("host:ip") to the RUN containers')
+@flags.option("--cgroup-parent", default=None, help='Set the parent cgroup for the "RUN" instructions during build')
+@flags.option("--cpu-period", type=int, default=None, help="Limit the CPU CFS (Completely Fair Scheduler) period")
+@flags.option("--cpu-quota", type=int, default=None, help="Limit the CPU CFS (Completely Fair Scheduler) quota")
+@flags.option("-c", "--cpu-shares", type=int, default=None, help="CPU shares (relative weight)")
+@flags.option("--cpuset-cpus", default=None, help="CPUs in which to allow execution (0-3, 0,1)")
+@flags.option("--cpuset-mems", default=None, help="MEMs in which to allow execution (0-3, 0,1)")
+@flags.option("-m", "--memory", type=_bytes, default=None, metavar="bytes", help="Memory limit")
+@flags.option("--memory-swap", type=_bytes, default=None, metavar="bytes",
+              help="Swap limit equal to memory plus swap: -1 to enable unlimited swap")
+@flags.option("--shm-size", type=_bytes, default=None, metavar="bytes", help='Size of "/dev/shm"')
+@flags.option("--ulimit", "ulimits", multiple=True, type=_ulimit, metavar="ulimit", help="Ulimit options")
+@flags.option("--security-opt", multiple=True, metavar="strings", help="Security options")
 @flags.argument("context")
 @store_options
 @flags.pass_context
 def build(ctx, tags, dockerfile, build_args, target, no_cache, pull, network, labels, quiet, iidfile, squash,
-          squash_all, explain, secrets, platform, ssh, context, root_, runroot_) -> int:
+          squash_all, explain, secrets, platform, ssh, add_hosts, cgroup_parent, cpu_period, cpu_quota, cpu_shares,
+          cpuset_cpus, cpuset_mems, memory, memory_swap, shm_size, ulimits, security_opt, context, root_,
+          runroot_) -> int:
     """Build an image from a Dockerfile."""
     from tug.engine.build.memo import Memo
     from tug.engine.build.options import BuildOptions
@@ -117,7 +187,10 @@ def build(ctx, tags, dockerfile, build_args, target, no_cache, pull, network, la
                         build_args=_pairs(build_args, "--build-arg", True), target=target, no_cache=no_cache,
                         pull=pull, network=network, labels=_pairs(labels, "--label", False), squash=squash,
                         squash_all=squash_all, explain=explain, secrets=_secrets(secrets), platform=platform,
-                        ssh=_ssh(ssh))
+                        ssh=_ssh(ssh),
+                        run_settings=_run_settings(add_hosts, cgroup_parent, cpu_period, cpu_quota, cpu_shares,
+                                                   cpuset_cpus, cpuset_mems, memory, memory_swap, shm_size, ulimits,
+                                                   security_opt))
     printer = Printer(quiet)
     memo = Memo(store_root(ctx, root_), opts, os.environ)
     image_id = memo.replay(opts.tags, printer)  # nothing changed since a fully cached build: its lines again

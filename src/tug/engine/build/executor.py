@@ -360,6 +360,9 @@ def build(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any = None,
     tags = [str(reference.parse(t)) for t in opts.tags]
     if opts.squash and opts.squash_all:
         raise Invalid("--squash and --squash-all cannot be used together")
+    from tug.engine.build.runsettings import check
+
+    check(opts)  # a bad -m/--ulimit/--security-opt... fails before any step runs
     work = BuildWork(eng.layout.tmp)
     try:
         remove_stale(eng)  # builds a SIGKILL left behind (ours is locked, so it stays)

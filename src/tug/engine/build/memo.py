@@ -2,7 +2,10 @@
 
 A build whose every step came from the cache leaves a memo, `<root>/buildcache/memo/<key>.json`. The key is the
 sha256 of everything the build was asked (options, build args, the context's and Dockerfile's absolute paths,
-SOURCE_DATE_EPOCH). The memo holds:
+SOURCE_DATE_EPOCH). The build containers' settings (`-m`, `--ulimit`, `--add-host`, `--security-opt`...) are in it
+too, though no step's cache key holds them (a fully cached build runs no container, so they change no result): a
+build with other settings is checked afresh once (a bad value fails as it would have the first time), and leaves
+its own memo. The memo holds:
 
   - the context's stat signature: every entry's relative path, mode, size, inode, mtime and ctime (ns), walked with
     `os.scandir` (directories `.dockerignore` hides entirely are skipped, as COPY never sees them), plus the
@@ -77,6 +80,7 @@ def memo_key(opts: BuildOptions, env: os._Environ[str] | dict[str, str]) -> str 
     doc = {"v": VERSION, "context": os.path.realpath(opts.context), "dockerfile": df,
            "build_args": opts.build_args, "target": opts.target, "network": opts.network, "labels": opts.labels,
            "explain": opts.explain, "secrets": opts.secrets, "ssh": opts.ssh, "platform": opts.platform,
+           "run_settings": opts.run_settings,
            "epoch": env.get("SOURCE_DATE_EPOCH", "").strip()}
     h = _sha256()
     h.update(json.dumps(doc, sort_keys=True).encode())

@@ -32,7 +32,7 @@ class BuildOptions:
                  pull: bool = False, network: str = "default", labels: dict[str, str] | None = None,
                  squash: bool = False, squash_all: bool = False, explain: bool = False,
                  secrets: dict[str, str] | None = None, platform: str | None = None,
-                 ssh: dict[str, str] | None = None) -> None:
+                 ssh: dict[str, str] | None = None, run_settings: dict[str, object] | None = None) -> None:
         self.context = context
         self.dockerfile = dockerfile
         self.tags = list(tags or [])
@@ -48,3 +48,14 @@ class BuildOptions:
         self.secrets = dict(secrets or {})  # id -> host file (RUN --mount=type=secret)
         self.platform = platform
         self.ssh = dict(ssh or {})  # id -> agent socket path (RUN --mount=type=ssh)
+        # RunOptions fields every RUN step's build container gets (RUN_SETTINGS: --memory, --ulimit, --add-host...)
+        self.run_settings = {k: v for k, v in (run_settings or {}).items() if v not in (None, (), [])}
+        unknown = set(self.run_settings) - set(RUN_SETTINGS)
+        if unknown:
+            raise TypeError(f"not a build container setting: {', '.join(sorted(unknown))}")
+
+
+# `docker build`'s flags for the build containers, as the RunOptions fields `tug run` fills from the same flags.
+# Like docker's classic builder, they are no part of a step's cache key (a step cached under other limits is used).
+RUN_SETTINGS = ("add_hosts", "cgroup_parent", "cpu_period", "cpu_quota", "cpu_shares", "cpuset_cpus", "cpuset_mems",
+                "memory", "memory_swap", "shm_size", "ulimits", "security_opt")

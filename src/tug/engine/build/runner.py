@@ -87,7 +87,8 @@ def prepare(eng: Engine, cfg: ImageConfig, chains: list[Digest], req: RunRequest
     try:
         mounts, _ = _mount_options(eng, d, req)
         opts = RunOptions(image="build", command=list(req.command), entrypoint="", env=list(req.env),
-                          network=req.network, mounts=mounts, tmpfs=list(req.tmpfs), pull="never")
+                          network=req.network, mounts=mounts, tmpfs=list(req.tmpfs), pull="never",
+                          **req.settings)
         ctr = _container(ctr_id, chains, opts)
         run_cfg = ImageConfig(json.loads(json.dumps(cfg.raw)))
         for key in ("Volumes", "Healthcheck", "Entrypoint", "OnBuild"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tug.engine.build.sandbox import RootSpec
 
@@ -30,3 +31,4 @@ class RunRequest:
     tmpfs: list[str] = field(default_factory=list)
     secrets: list[tuple[Path, str]] = field(default_factory=list)  # (host file, target)
     sockets: list[tuple[Path, str]] = field(default_factory=list)  # (host unix socket, target): ssh agents
+    settings: dict[str, Any] = field(default_factory=dict)  # RunOptions fields: `build -m/--ulimit/...` (runsettings)

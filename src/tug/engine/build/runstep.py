@@ -180,13 +180,18 @@ def run_step(b: Builder, plan: BuildPlan, ev: StageEvaluator, state: State, x: i
     network = network_mode(x.network, b.opts.network)
     req, files, extra, pending = requests(b, plan, x, network, ev.run_env(), command)
     mounts = [{k: v for k, v in asdict(m).items() if v not in (None, "", False, 0)} for m in x.mounts]
+    # The build containers' settings (`build -m/--ulimit/--add-host/--security-opt ...`) stay out of the key, as in
+    # docker's classic builder: a step cached under other limits is used as it is.
     key = text + " " + json.dumps({"mounts": mounts, "network": network}, sort_keys=True)
     inputs = StepInputs(str(state.id), key, args=args, files=files, extra=extra, shown=text)
     hit = b.cached(inputs, first, state.cmd_set)
     if hit is not None:
         return hit
     from tug.engine.build import runner
+    from tug.engine.build.runsettings import run_options
     from tug.engine.commit import placeholder_filter
+
+    req.settings = run_options(b.opts)
 
     with ExitStack() as stack:
         take_mounts(b, req, pending, stack)
