@@ -4,7 +4,9 @@ step runs."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 
 from build_helpers import build, containers_run, write_context
 
@@ -85,3 +87,22 @@ def test_bad_values_fail_before_anything_runs(busybox_tug, tmp_path):
     assert r.returncode == 125
     r = build(t, ctx, "--security-opt", "seccomp=/nonexistent/p.json", "-t", "ok", check=False)
     assert r.returncode == 1 and "Step 1/" not in r.stdout
+
+
+def test_fully_cached_builds_with_settings_replay_under_their_own_memo(busybox_tug, tmp_path):
+    t = busybox_tug
+    ctx = write_context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nRUN echo ran > /x\n"})
+    memos = t.root / "buildcache" / "memo"
+    time.sleep(1.05)  # older than the racy window: a cached build may leave a memo
+    assert containers_run(build(t, ctx, "-t", "app").stdout) == 1
+    cached = build(t, ctx, "-t", "app").stdout
+    assert len(list(memos.glob("*.json"))) == 1
+    limited = build(t, ctx, "-m", "64m", "--ulimit", "nofile=512:512", "-t", "app").stdout
+    assert containers_run(limited) == 0 and len(list(memos.glob("*.json"))) == 2  # checked afresh: its own memo
+    for memo in memos.glob("*.json"):  # prove the next builds are replays: mark every memo's events
+        doc = json.loads(memo.read_text())
+        doc["events"][-1][1] += " (replayed)"
+        memo.write_text(json.dumps(doc))
+    assert build(t, ctx, "-m", "64m", "--ulimit", "nofile=512:512", "-t", "app").stdout.count(" (replayed)") == 1
+    again = build(t, ctx, "-t", "app").stdout
+    assert again.count(" (replayed)") == 1 and again.replace(" (replayed)", "") == cached

@@ -4,6 +4,7 @@
   executor.py   stages and steps, states (config blob + layers), the cache around each step, recording the image
   config.py     pure config edits of the metadata instructions, history entries, the reproducible epoch
   runstep.py    RUN: cache inputs, --mount/--network, one build container (runner.py) per miss
+  runsettings.py  the build containers' -m/--ulimit/--add-host/--security-opt...: checked first, given to each RUN
   copystep.py   COPY/ADD: sources, --from, --chown/--chmod, URLs (fetch.py), heredocs; the copy (files.py)
   sandbox.py    a forked child chrooted in an image's overlay (private mount namespace) for file steps
   cache.py      step keys, the on-disk index under <root>/buildcache, --explain, gc references, prune
