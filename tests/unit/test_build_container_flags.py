@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tug.cli.build import _add_host, _bytes, _run_settings, _strings, _ulimit
+from tug.cli.build import _add_host, _bytes, _run_settings, _strings, _swap, _ulimit
 from tug.engine.build.options import RUN_SETTINGS, BuildOptions
 from tug.engine.build.runsettings import check, run_options
 from tug.errors import Invalid, NotFound
@@ -39,6 +39,8 @@ def test_run_options_are_fresh_lists():
 @pytest.mark.parametrize("fn,value,message", [
     (_bytes, "lots", "invalid size: 'lots'"),
     (_bytes, "1.5.2m", "invalid size: '1.5.2m'"),
+    (_bytes, "-1", "invalid size: '-1'"),
+    (_swap, "x", "invalid size: 'x'"),
     (_ulimit, "bad", "invalid ulimit argument: bad"),
     (_ulimit, "nofile=10:5", "ulimit soft limit must be less than or equal to hard limit: 10 > 5"),
     (_add_host, "bad", 'bad format for add-host: "bad"'),
@@ -50,7 +52,7 @@ def test_flag_values_refused_as_docker_words_them(fn, value, message):
     assert str(e.value) == message
 
 
-@pytest.mark.parametrize("fn,value", [(_bytes, "64m"), (_bytes, "-1"), (_bytes, "1g"), (_ulimit, "nofile=1024:2048"),
+@pytest.mark.parametrize("fn,value", [(_bytes, "64m"), (_swap, "-1"), (_swap, "1g"), (_ulimit, "nofile=1024:2048"),
                                       (_add_host, "a.test:10.1.2.3"), (_add_host, "b=::1"),
                                       (_add_host, "c:[fe80::1]")])
 def test_flag_values_accepted(fn, value):

@@ -57,15 +57,20 @@ def _ssh(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _bytes(text: str) -> str:
-    """A `bytes` flag (-m, --memory-swap, --shm-size): a size as docker's flag parser reads it (-1: unlimited)."""
+    """A `bytes` flag (-m, --shm-size): a size as docker's flag parser reads it."""
     from tug.errors import Invalid
-    from tug.spec.sizes import swap_in_bytes
+    from tug.spec.sizes import ram_in_bytes
 
     try:
-        swap_in_bytes(text)
+        ram_in_bytes(text)
     except Invalid:
         raise ValueError(f"invalid size: '{text}'") from None
     return text
+
+
+def _swap(text: str) -> str:
+    """--memory-swap: a size, or -1 for unlimited swap."""
+    return text if text.strip() == "-1" else _bytes(text)
 
 
 def _ulimit(text: str) -> str:
@@ -167,7 +172,7 @@ class Printer:
 @flags.option("--cpuset-cpus", default=None, help="CPUs in which to allow execution (0-3, 0,1)")
 @flags.option("--cpuset-mems", default=None, help="MEMs in which to allow execution (0-3, 0,1)")
 @flags.option("-m", "--memory", type=_bytes, default=None, metavar="bytes", help="Memory limit")
-@flags.option("--memory-swap", type=_bytes, default=None, metavar="bytes",
+@flags.option("--memory-swap", type=_swap, default=None, metavar="bytes",
               help="Swap limit equal to memory plus swap: -1 to enable unlimited swap")
 @flags.option("--shm-size", type=_bytes, default=None, metavar="bytes", help='Size of "/dev/shm"')
 @flags.option("--ulimit", "ulimits", multiple=True, type=_ulimit, metavar="ulimit", help="Ulimit options")
