@@ -25,7 +25,7 @@ from tug.engine import containers, images
 from tug.engine.changes import apply_changes
 from tug.engine.containers import Container
 from tug.engine.engine import Engine
-from tug.engine.importer import now_rfc3339
+from tug.engine.humanize import now_rfc3339
 from tug.engine.record import LayerBlob
 from tug.errors import Corrupt, Invalid, NotFound, Unavailable
 from tug.oci import mediatypes as mt

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import platform
-from datetime import UTC, datetime
 from typing import BinaryIO
 
 from tug.engine.changes import apply_changes
 from tug.engine.engine import Engine
+from tug.engine.humanize import now_rfc3339
 from tug.engine.layers import unpack_blob
 from tug.engine.record import record_image
 from tug.oci import mediatypes as mt
@@ -20,10 +20,6 @@ _MAGIC = {b"\x1f\x8b": ("gzip", mt.OCI_LAYER_GZIP), b"\x28\xb5\x2f\xfd": ("zstd"
 def host_arch() -> str:
     m = platform.machine()
     return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}.get(m, m)
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def import_tarball(eng: Engine, stream: BinaryIO, tags: list[str], changes: list[str] = (),  # type: ignore[assignment]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tug.engine.engine import Engine
-from tug.engine.importer import now_rfc3339
+from tug.engine.humanize import now_rfc3339
 from tug.errors import Conflict, Invalid, NotFound
 from tug.network import ipam, links, nft
 from tug.store.locks import lock

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tug.engine.engine import Engine
-from tug.engine.importer import now_rfc3339
+from tug.engine.humanize import now_rfc3339
 from tug.errors import Conflict, Invalid, NotFound, SystemFailure
 from tug.store.locks import lock
 
