@@ -6,6 +6,7 @@ Benchmarks are never run in CI. They compare tug against the peers on the same m
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import statistics
@@ -55,11 +56,22 @@ def have(tool: str) -> bool:
     return shutil.which(tool) is not None
 
 
+def _remove_store(base: Path) -> None:
+    """A bench's store goes when the bench ends: its containers first (their monitors, cgroups, networks), then
+    the files."""
+    env = dict(os.environ, TUG_ROOT=str(base / "root"), TUG_RUNROOT=str(base / "run"))
+    ids = subprocess.run([TUG, "ps", "-aq"], env=env, capture_output=True, text=True).stdout.split()
+    if ids:
+        subprocess.run([TUG, "rm", "-f", *ids], env=env, capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
 def busybox_store() -> dict[str, str]:
     """A temporary tug store with busybox imported; returns the env to use it."""
     from conftest import build_busybox_rootfs, tar_directory
 
     base = Path(tempfile.mkdtemp(prefix="tug-bench-"))
+    atexit.register(_remove_store, base)
     rootfs = build_busybox_rootfs(base / "rootfs")
     tar = tar_directory(rootfs, base / "busybox.tar")
     env = dict(os.environ, TUG_ROOT=str(base / "root"), TUG_RUNROOT=str(base / "run"))
