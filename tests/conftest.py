@@ -23,6 +23,24 @@ TUG_RUNTIME = str(VENV_BIN / "tug-runtime")
 BUSYBOX = "/bin/busybox"
 IS_ROOT = os.geteuid() == 0
 SESSION_NET = f"tugs{os.getpid() % 100000:05d}"  # the default bridge and nft table of this test session
+SESSION_CGROUP = f"/{SESSION_NET}"  # and the default cgroup parent of its containers (TUG_CGROUP_PARENT)
+
+
+def _remove_cgroup_parent(name: str) -> None:
+    """rmdir the session's (empty by now) cgroup parent in every hierarchy, children first."""
+    base = Path("/sys/fs/cgroup")
+    for top in [base / name.lstrip("/"), *(p / name.lstrip("/") for p in base.iterdir() if p.is_dir())]:
+        if not top.is_dir() or top.is_symlink():
+            continue
+        for d in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+        try:
+            top.rmdir()
+        except OSError:
+            pass
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -36,6 +54,7 @@ def _session_network_cleanup():
         subprocess.run(["ip", "link", "del", SESSION_NET], capture_output=True)
         subprocess.run(["nft", "delete", "table", "ip", SESSION_NET], capture_output=True)
         shutil.rmtree(f"/run/tug-net/{SESSION_NET}", ignore_errors=True)
+        _remove_cgroup_parent(SESSION_CGROUP)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -121,6 +140,7 @@ class Tug:
         # tests never touch a real `tug0` or nft table `tug`: one bridge and table per test session (issue 8)
         env.setdefault("TUG_BRIDGE", SESSION_NET)
         env.setdefault("TUG_NFT_TABLE", SESSION_NET)
+        env.setdefault("TUG_CGROUP_PARENT", SESSION_CGROUP)  # nor the real `/tug` cgroup parent
         return env
 
     def __call__(self, *args: str, input: str | bytes | None = None, check: bool = False, timeout: float = 120,

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import TUG
+from conftest import SESSION_CGROUP, TUG
 
 
 def wait_until(pred, timeout: float = 20, interval: float = 0.05, what: str = "condition"):
@@ -68,7 +68,8 @@ def mounts_mentioning(text: str) -> list[str]:
 
 def cgroups_of(ctr_id: str) -> list[str]:
     base = Path("/sys/fs/cgroup")
-    hits = [str(p) for p in base.glob(f"*/tug/{ctr_id}")] + [str(p) for p in base.glob(f"tug/{ctr_id}")]
+    parent = SESSION_CGROUP.lstrip("/")
+    hits = [str(p) for p in base.glob(f"*/{parent}/{ctr_id}")] + [str(p) for p in base.glob(f"{parent}/{ctr_id}")]
     return [h for h in hits if os.path.isdir(h)]
 
 

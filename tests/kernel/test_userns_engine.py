@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TUG, mountinfo
+from conftest import SESSION_CGROUP, TUG, mountinfo
 
 START = 100000
 
@@ -129,7 +129,7 @@ def test_chown_on_copy_where_idmapping_is_refused(tmp_path, busybox_tar):
     root = mnt / "root"
     script = f"""set -e
 mount -t ramfs ramfs {mnt}
-export TUG_ROOT={root} TUG_RUNROOT={mnt}/run
+export TUG_ROOT={root} TUG_RUNROOT={mnt}/run TUG_CGROUP_PARENT={SESSION_CGROUP}
 {TUG} import --change 'CMD ["sh"]' {busybox_tar} busybox:latest >/dev/null
 {TUG} run --rm --network none --userns=auto busybox sh -c \
   'id -u; stat -c %u /etc/passwd /home/user; touch /etc/made; stat -c %u /etc/made; echo ok >> /etc/hosts'

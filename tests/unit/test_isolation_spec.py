@@ -30,6 +30,7 @@ def test_bad_throttles(flag, value):
 
 def test_cgroup_parent():
     assert cgroups_path(RunOptions(), "abc") == "/tug/abc"
+    assert cgroups_path(RunOptions(), "abc", "/tugs1/") == "/tugs1/abc"  # $TUG_CGROUP_PARENT
     assert cgroups_path(RunOptions(cgroup_parent="/mine/"), "abc") == "/mine/abc"
     assert cgroups_path(RunOptions(cgroup_parent="rel"), "abc") == "rel/abc"
     assert cgroups_path(RunOptions(cgroup_parent="my.slice"), "abc") == "my.slice:tug:abc"

@@ -21,12 +21,16 @@ INIT_NAME = "tug-init"
 _SKIP_DEV = ("/dev/pts", "/dev/mqueue", "/dev/shm", "/dev/console")
 
 
-def cgroups_path(opts: RunOptions, cid: str) -> str:
+DEFAULT_CGROUP_PARENT = "/tug"
+
+
+def cgroups_path(opts: RunOptions, cid: str, default_parent: str = DEFAULT_CGROUP_PARENT) -> str:
     """linux.cgroupsPath: `<--cgroup-parent>/<id>` (relative parents stay relative, as docker's cgroupfs driver
-    does), `/tug/<id>` by default. A systemd-style `x.slice` parent becomes `x.slice:tug:<id>`."""
+    does), `<default_parent>/<id>` otherwise (`/tug`, or $TUG_CGROUP_PARENT, as the test session sets its own).
+    A systemd-style `x.slice` parent becomes `x.slice:tug:<id>`."""
     parent = (opts.cgroup_parent or "").strip()
     if not parent:
-        return f"/tug/{cid}"
+        return f"{default_parent.rstrip('/')}/{cid}"
     if ".." in parent.split("/") or "\n" in parent:
         raise Invalid(f"invalid --cgroup-parent {parent!r}")
     if parent.endswith(".slice") and "/" not in parent:
@@ -107,7 +111,7 @@ def seccomp_file(opts: RunOptions) -> dict[str, Any] | None:
 def host_facts(opts: RunOptions, cid: str, env: dict[str, str]) -> dict[str, Any]:
     """Keyword arguments for `HostFacts` covering isolation."""
     facts: dict[str, Any] = {
-        "cgroups_path": cgroups_path(opts, cid),
+        "cgroups_path": cgroups_path(opts, cid, env.get("TUG_CGROUP_PARENT") or DEFAULT_CGROUP_PARENT),
         "device_info": device_info([*opts.devices, *opts.device_read_bps, *opts.device_write_bps,
                                     *opts.device_read_iops, *opts.device_write_iops, *opts.blkio_weight_device]),
         "seccomp_profile": seccomp_file(opts),
