@@ -79,28 +79,16 @@ def placeholder_filter(eng: Engine, ctr: Container):  # noqa: ANN201 - a predica
     return exclude
 
 
-def _cgroups_path(eng: Engine, ctr: Container) -> str | None:
-    try:
-        spec = json.loads((containers.bundle_dir(eng, ctr.id) / "config.json").read_bytes())
-    except (OSError, ValueError):
-        return None
-    return (spec.get("linux") or {}).get("cgroupsPath") or None
-
-
 @contextlib.contextmanager
 def paused(eng: Engine, ctr: Container, pause: bool) -> Iterator[None]:
     """Freeze a running container's cgroup (v1 freezer or v2 `cgroup.freeze`) for the duration of the block."""
     if not pause or ctr.status != "running":
         yield
         return
-    from tug.cgroups.manager import for_host
     from tug.errors import TugError
 
-    path = _cgroups_path(eng, ctr)
     try:
-        if path is None:
-            raise NotFound("the container's bundle names no cgroup")
-        cg = for_host().load(path)
+        cg = containers.cgroup_of(eng, ctr)
         cg.freeze()
     except TugError as e:
         raise Unavailable(f"cannot pause container {ctr.short_id} for the commit: {e.one_line()}",

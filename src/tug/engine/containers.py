@@ -84,6 +84,21 @@ def bundle_dir(eng: Engine, ctr_id: str) -> Path:
     return eng.container_dir(ctr_id) / "bundle"
 
 
+def cgroup_of(eng: Engine, ctr: Container) -> Any:
+    """The container's cgroup (a `tug.cgroups` Cgroup), from the cgroupsPath its bundle names. NotFound when the
+    bundle names none (a rootless container) or the cgroup is gone."""
+    from tug.cgroups.manager import for_host
+
+    try:
+        spec = json.loads((bundle_dir(eng, ctr.id) / "config.json").read_bytes())
+    except (OSError, ValueError):
+        spec = {}
+    path = (spec.get("linux") or {}).get("cgroupsPath")
+    if not path:
+        raise NotFound(f"container {ctr.short_id}'s bundle names no cgroup")
+    return for_host().load(path)
+
+
 def _have_image(eng: Engine, opts: RunOptions) -> bool:
     from tug.engine import images
 

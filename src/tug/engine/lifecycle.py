@@ -471,34 +471,17 @@ def _kill(pid: int, sig: int) -> None:
 # --- pause -----------------------------------------------------------------------------------------------------
 
 
-def _freezer_paths(eng: Engine, ctr: Container) -> list[str]:
-    try:
-        spec = json.loads((bundle_dir(eng, ctr.id) / "config.json").read_text())
-    except (OSError, ValueError):
-        return []
-    path = ((spec.get("linux") or {}).get("cgroupsPath") or f"/tug/{ctr.id}").lstrip("/")
-    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
-        return [f"/sys/fs/cgroup/{path}/cgroup.freeze"]
-    return [f"/sys/fs/cgroup/freezer/{path}/freezer.state"]
-
-
 def _freeze(eng: Engine, ctr: Container, frozen: bool) -> None:
-    for p in _freezer_paths(eng, ctr):
-        value = ("1" if frozen else "0") if p.endswith("cgroup.freeze") else ("FROZEN" if frozen else "THAWED")
-        try:
-            with open(p, "w") as f:
-                f.write(value)
-        except OSError as e:
-            raise SystemFailure(f"cannot {'freeze' if frozen else 'thaw'} container {ctr.name}: {e.strerror}",
-                                where=p) from None
-        if not frozen or p.endswith("cgroup.freeze"):
-            continue
-        end = time.monotonic() + 5
-        while time.monotonic() < end:
-            with open(p) as f:
-                if f.read().strip() == "FROZEN":
-                    break
-            time.sleep(0.01)
+    """Through the cgroups room: v1 freezer or v2 cgroup.freeze, waited for, a stuck FREEZING nudged."""
+    from tug.engine.containers import cgroup_of
+    from tug.errors import TugError
+
+    try:
+        cg = cgroup_of(eng, ctr)
+        cg.freeze() if frozen else cg.thaw()
+    except TugError as e:
+        raise SystemFailure(f"cannot {'freeze' if frozen else 'thaw'} container {ctr.name}: {e.one_line()}") \
+            from None
 
 
 def pause(eng: Engine, ctr: Container) -> None:
