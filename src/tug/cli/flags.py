@@ -48,32 +48,30 @@ class ClickException(Exception):
         print(f"tug: {self.format_message()}", file=sys.stderr)
 
 
-class UsageError(ClickException):
-    exit_code = 2
+class _CommandLineError(ClickException):
+    """An error in how a command was called: the message, then where its help is."""
 
     def __init__(self, message: str, ctx: Context | None = None) -> None:
         super().__init__(message)
         self.ctx = ctx
 
     def show(self) -> None:
-        where = f"tug {self.ctx.command_path}" if self.ctx is not None and self.ctx.command_path else "tug"
+        where = self.ctx.prog if self.ctx is not None else "tug"
         print(f"tug: {self.message}\nSee '{where} --help'.", file=sys.stderr)
+
+
+class UsageError(_CommandLineError):
+    """A flag error: docker's CLI exits 125 for these (decided by `tug.cli.main`)."""
+
+    exit_code = 2
 
 
 class BadParameter(UsageError):
     pass
 
 
-class ArgumentError(ClickException):
+class ArgumentError(_CommandLineError):
     """Wrong number of arguments, or an unknown verb: docker's CLI exits 1 for these (125 is for flag errors)."""
-
-    def __init__(self, message: str, ctx: Context | None = None) -> None:
-        super().__init__(message)
-        self.ctx = ctx
-
-    def show(self) -> None:
-        where = f"tug {self.ctx.command_path}" if self.ctx is not None and self.ctx.command_path else "tug"
-        print(f"tug: {self.message}\nSee '{where} --help'.", file=sys.stderr)
 
 
 class Exit(Exception):  # noqa: N818 - click's name
@@ -248,6 +246,11 @@ class Context:
             parts.append(c.info_name)
             c = c.parent
         return " ".join(reversed(parts))
+
+    @property
+    def prog(self) -> str:
+        """`tug VERB ...` as the user typed the command's name (`tug` for the root)."""
+        return f"tug {self.command_path}" if self.command_path else "tug"
 
     def find_root(self) -> Context:
         c = self
@@ -444,7 +447,7 @@ class Command:
     def get_help(self, ctx: Context) -> str:
         argv = " ".join((p.metavar or p.name.upper()) + ("..." if p.nargs == -1 else "")
                         for p in self.params if isinstance(p, Argument))
-        path = f"tug {ctx.command_path}" if ctx.command_path else "tug"
+        path = ctx.prog
         lines = [f"Usage: {path} [OPTIONS] {argv}".rstrip(), ""]
         if self.help:
             lines += [self.help.strip(), ""]
@@ -541,8 +544,7 @@ class Group(Command):
         name, rest = ctx.args[0], ctx.args[1:]
         cmd = self.get_command(name)
         if cmd is None:
-            where = f"tug {ctx.command_path}".strip()
-            raise ArgumentError(f"'{name}' is not a {where} command.", ctx)
+            raise ArgumentError(f"'{name}' is not a {ctx.prog} command.", ctx)
         sub = cmd.make_context(name, rest, parent=ctx)
         return cmd.invoke(sub)
 

@@ -26,12 +26,11 @@ from tug.engine.changes import apply_changes
 from tug.engine.containers import Container
 from tug.engine.engine import Engine
 from tug.engine.humanize import now_rfc3339
-from tug.engine.record import LayerBlob
+from tug.engine.record import LayerBlob, stored_layers
 from tug.errors import Corrupt, Invalid, NotFound, Unavailable
 from tug.oci import mediatypes as mt
 from tug.oci.descriptor import Descriptor
 from tug.oci.digest import Digest, chain_ids
-from tug.oci.manifest import Manifest, parse
 from tug.store.diff import Node
 
 RUNTIME_FILES = ("etc/hosts", "etc/hostname", "etc/resolv.conf", ".dockerenv")
@@ -101,17 +100,7 @@ def paused(eng: Engine, ctr: Container, pause: bool) -> Iterator[None]:
 
 def parent_layers(eng: Engine, image: images.Image) -> list[LayerBlob]:
     """The parent image's layers as the new image records them (the same blobs, diff ids and snapshot sizes)."""
-    cfg = images.config(eng, image)
-    doc = parse(eng.content.read(Digest.parse(image.manifest_digest)), where=f"manifest of {image.short_id}")
-    if not isinstance(doc, Manifest) or len(doc.layers) != len(cfg.diff_ids):
-        raise Corrupt(f"image {image.short_id}: manifest and config disagree on the layers")
-    out = []
-    for desc, diff_id, chain in zip(doc.layers, cfg.diff_ids, chain_ids(cfg.diff_ids), strict=True):
-        row = eng.metadata.get_layer(chain)
-        if row is None:
-            raise NotFound(f"image {image.short_id}: layer {chain} is not in the store", hint="tug system check")
-        out.append(LayerBlob(desc, diff_id, int(row["size"])))
-    return out
+    return stored_layers(eng, image.manifest_digest, images.config(eng, image), image.short_id)
 
 
 def container_config(base: dict[str, Any], ctr: Container) -> dict[str, Any]:

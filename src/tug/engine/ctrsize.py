@@ -3,7 +3,6 @@ and SizeRootFs, those plus its image's."""
 
 from __future__ import annotations
 
-import os
 import stat
 from typing import TYPE_CHECKING
 
@@ -14,35 +13,9 @@ if TYPE_CHECKING:
 
 def tree_bytes(top: str) -> int:
     """Apparent bytes of the files under `top` (one filesystem, symlinks not followed, a hard link counted once)."""
-    try:
-        dev = os.lstat(top).st_dev
-    except FileNotFoundError:
-        return 0
-    total = 0
-    seen: set[int] = set()
-    stack = [top]
-    while stack:
-        try:
-            it = os.scandir(stack.pop())
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            continue
-        with it:
-            for e in it:
-                try:
-                    s = e.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                if s.st_dev != dev:
-                    continue
-                if stat.S_ISDIR(s.st_mode):
-                    stack.append(e.path)
-                    continue
-                if s.st_nlink > 1:
-                    if s.st_ino in seen:
-                        continue
-                    seen.add(s.st_ino)
-                total += s.st_size
-    return total
+    from tug.engine.df import walk
+
+    return sum(s.st_size for _, s in walk(top) if not stat.S_ISDIR(s.st_mode))
 
 
 def sizes(eng: Engine, ctr: Container) -> tuple[int, int]:

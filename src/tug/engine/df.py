@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from tug.engine.engine import Engine
@@ -62,11 +63,22 @@ def measure(eng: Engine) -> Usage:
     checkpoint(eng)
     usage = Usage()
     root = str(eng.root)
-    st = os.lstat(root)
-    dev = st.st_dev
-    usage.add("meta", st.st_size)
+    usage.add("meta", os.lstat(root).st_size)
+    for parts, s in walk(root):
+        if parts != ("tug.db-shm",):
+            usage.add(_key(parts), s.st_size)
+    return usage
+
+
+def walk(top: str) -> Iterator[tuple[tuple[str, ...], os.stat_result]]:
+    """Every entry under `top` with its path below it: one filesystem, symlinks not followed, a hard-linked file
+    once. Nothing when `top` does not exist."""
+    try:
+        dev = os.lstat(top).st_dev
+    except FileNotFoundError:
+        return
     seen: set[int] = set()
-    stack: list[tuple[str, tuple[str, ...]]] = [(root, ())]
+    stack: list[tuple[str, tuple[str, ...]]] = [(top, ())]
     while stack:
         path, parts = stack.pop()
         try:
@@ -81,17 +93,15 @@ def measure(eng: Engine) -> Usage:
                     continue
                 if s.st_dev != dev:
                     continue
-                sub = (*parts, e.name)
-                if not parts and e.name == "tug.db-shm":
-                    continue
-                if s.st_nlink > 1 and not stat.S_ISDIR(s.st_mode):
+                is_dir = stat.S_ISDIR(s.st_mode)
+                if s.st_nlink > 1 and not is_dir:
                     if s.st_ino in seen:
                         continue
                     seen.add(s.st_ino)
-                usage.add(_key(sub), s.st_size)
-                if stat.S_ISDIR(s.st_mode):
+                sub = (*parts, e.name)
+                yield sub, s
+                if is_dir:
                     stack.append((e.path, sub))
-    return usage
 
 
 def checkpoint(eng: Engine) -> None:

@@ -16,16 +16,12 @@ KEYS = ("dangling", "label", "before", "since", "reference")
 
 
 def parse(values: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for v in values:
-        key, sep, val = v.partition("=")
-        if not sep:
-            raise Invalid(f"bad format of filter (expected name=value): {v}")
-        if key not in KEYS:
-            raise Invalid(f"invalid filter '{key}'")
-        if key == "dangling" and val.lower() not in ("true", "false", "1", "0"):
+    from tug.engine.listing import parse_filters
+
+    out = parse_filters(values, KEYS)
+    for val in out.get("dangling", []):
+        if val.lower() not in ("true", "false", "1", "0"):
             raise Invalid(f"invalid filter 'dangling={val}'")
-        out.setdefault(key, []).append(val)
     return out
 
 

@@ -20,13 +20,14 @@ KEYS = ("id", "name", "status", "ancestor", "label", "exited", "before", "since"
         "publish", "expose", "is-task")
 
 
-def parse_filters(values: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
+def parse_filters(values: list[str] | tuple[str, ...], keys: tuple[str, ...] = KEYS) -> dict[str, list[str]]:
+    """docker's `--filter key=value` list, grouped by key; `keys` are the ones the verb knows (ps's by default)."""
     out: dict[str, list[str]] = {}
     for v in values:
         key, sep, val = v.partition("=")
         if not sep:
             raise Invalid(f"bad format of filter (expected name=value): {v}")
-        if key not in KEYS:
+        if key not in keys:
             raise Invalid(f"invalid filter '{key}'")
         if key == "status" and val not in STATUSES:
             raise Invalid(f"invalid filter 'status={val}'", hint="one of " + ", ".join(STATUSES))

@@ -24,6 +24,24 @@ class LayerBlob:
     size: int  # bytes unpacked in the snapshot
 
 
+def stored_layers(eng: Engine, manifest_digest: str, cfg: ImageConfig, name: str) -> list[LayerBlob]:
+    """An image's layers as the store holds them: its manifest's blobs, its config's diff ids, its snapshots' sizes
+    (what a new image built on it records again). `name` says which image in errors."""
+    from tug.errors import Corrupt, NotFound
+    from tug.oci.manifest import Manifest, parse
+
+    doc = parse(eng.content.read(Digest.parse(manifest_digest)), where=f"manifest of {name}")
+    if not isinstance(doc, Manifest) or len(doc.layers) != len(cfg.diff_ids):
+        raise Corrupt(f"image {name}: manifest and config disagree on the layers")
+    out = []
+    for desc, diff_id, chain in zip(doc.layers, cfg.diff_ids, chain_ids(cfg.diff_ids), strict=True):
+        row = eng.metadata.get_layer(chain)
+        if row is None:
+            raise NotFound(f"image {name}: layer {chain} is not in the store", hint="tug system check")
+        out.append(LayerBlob(desc, diff_id, int(row["size"])))
+    return out
+
+
 def record_image(eng: Engine, cfg: ImageConfig, layers: list[LayerBlob], tags: list[str] = (),  # type: ignore[assignment]
                  manifest_raw: bytes | None = None, manifest_media_type: str = mt.OCI_MANIFEST,
                  repo_digest: tuple[str, str] | None = None) -> str:

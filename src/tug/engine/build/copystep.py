@@ -48,43 +48,35 @@ def parse_chmod(text: str) -> int | None:
     return mode
 
 
-def _lookup(db: str | None, name: str, index: int) -> int | None:
-    for line in (db or "").splitlines():
-        f = line.split(":")
-        if len(f) > 3 and f[0] == name:
-            try:
-                return int(f[index])
-            except ValueError:
-                return None
-    return None
-
-
 def parse_chown(b: Builder, state: State, text: str) -> tuple[int, int]:
-    """`--chown=user[:group]` with names looked up in the image's /etc/passwd and /etc/group."""
+    """`--chown=user[:group]` with names looked up in the image's /etc/passwd and /etc/group (parsed as `-u` is);
+    a user without a group gets its own primary group, a number without one the same number, as docker's does."""
     if not text:
         return (0, 0)
     from tug.engine import userdb
+    from tug.spec.user import parse_group, parse_passwd
 
     user, _, group = text.partition(":")
     layers = [b.eng.snapshots.path(c) for c in reversed(state.chains)]
+    entry = None
     if user.isdigit():
         uid = int(user)
     else:
-        found = _lookup(userdb.read_file(layers, "etc/passwd"), user, 2)
-        if found is None:
+        entry = next((u for u in parse_passwd(userdb.read_file(layers, "etc/passwd")) if u.name == user), None)
+        if entry is None:
             raise NotFound(f"unable to convert uid/gid chown string to host mapping: no such user {user!r} in the "
                            "image's /etc/passwd")
-        uid = found
+        uid = entry.uid
     if not group:
-        gid = uid if user.isdigit() else (_lookup(userdb.read_file(layers, "etc/passwd"), user, 3) or uid)
+        gid = entry.gid if entry is not None else uid
     elif group.isdigit():
         gid = int(group)
     else:
-        found = _lookup(userdb.read_file(layers, "etc/group"), group, 2)
+        found = next((g for g in parse_group(userdb.read_file(layers, "etc/group")) if g.name == group), None)
         if found is None:
             raise NotFound(f"unable to convert uid/gid chown string to host mapping: no such group {group!r} in "
                            "the image's /etc/group")
-        gid = found
+        gid = found.gid
     return uid, gid
 
 

@@ -326,19 +326,11 @@ class Builder:
 
 
 def image_layers(eng: Engine, img: Any, cfg: ImageConfig) -> list[LayerRecord]:
-    """An image's layers as a build records them: its manifest's blobs, its diff ids, its snapshots' sizes."""
-    from tug.oci.manifest import Manifest, parse
+    """An image's layers as a build records them (`record.stored_layers`, as the cache keeps them)."""
+    from tug.engine.record import stored_layers
 
-    doc = parse(eng.content.read(Digest.parse(img.manifest_digest)), where=f"manifest of {img.short_id}")
-    if not isinstance(doc, Manifest) or len(doc.layers) != len(cfg.diff_ids):
-        raise Invalid(f"image {img.short_id}: manifest and config disagree on the layers")
-    out = []
-    for desc, diff_id, chain in zip(doc.layers, cfg.diff_ids, chain_ids(cfg.diff_ids), strict=True):
-        row = eng.metadata.get_layer(chain)
-        if row is None:
-            raise NotFound(f"image {img.short_id}: layer {chain} is not in the store", hint="tug system check")
-        out.append(LayerRecord(desc, diff_id, int(row["size"])))
-    return out
+    return [LayerRecord(b.descriptor, b.diff_id, b.size)
+            for b in stored_layers(eng, img.manifest_digest, cfg, img.short_id)]
 
 
 def recorded(eng: Engine, image_id: str, tags: list[str]) -> bool:
