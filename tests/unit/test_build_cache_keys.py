@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
+from tug import records
 from tug.engine.build.cache import BuildCache, LayerRecord, Result, StepInputs, explain
 from tug.oci.descriptor import Descriptor
 from tug.oci.digest import Digest
@@ -18,7 +17,7 @@ def inputs(**kw) -> StepInputs:
     base = StepInputs(PARENT, "/bin/sh -c make", args=["V=1"],
                       files={"src/a.c": "file 644 x1", "src/b.c": "file 644 x2"},
                       extra={"source stage": "sha256:" + "c" * 64})
-    return dataclasses.replace(base, **kw)
+    return records.replace(base, **kw)
 
 
 def test_key_is_stable_and_order_independent_for_args():

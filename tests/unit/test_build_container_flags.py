@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tug import records
 from tug.cli.build import _add_host, _bytes, _run_settings, _strings, _swap, _ulimit
 from tug.engine.build.options import RUN_SETTINGS, BuildOptions
 from tug.engine.build.runsettings import check, run_options
@@ -13,7 +14,7 @@ from tug.spec.options import RunOptions
 
 
 def test_every_setting_is_a_run_option():
-    fields = RunOptions.__dataclass_fields__
+    fields = {f.name for f in records.fields(RunOptions)}
     assert all(name in fields for name in RUN_SETTINGS)
 
 

@@ -3,11 +3,11 @@ added to match docker's (their decoding into RunOptions and the pure translation
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 
 import pytest
 
+from tug import records
 from tug.cli import flags, main
 from tug.cli.run import create, run, to_options
 from tug.engine.bundle import resolv_with
@@ -110,7 +110,7 @@ def test_sig_proxy_is_a_switch_as_in_docker():
 @pytest.mark.parametrize("cmd", [run, create])
 def test_every_run_flag_reaches_run_options(cmd):
     """A run/create flag whose value would land on no RunOptions field would be accepted and ignored."""
-    fields = {f.name for f in dataclasses.fields(RunOptions)}
+    fields = {f.name for f in records.fields(RunOptions)}
     for p in cmd.params:
         if isinstance(p, flags.Option):
             assert p.name in fields or p.name in CLI_ONLY, f"--{p.name}: decoded into nothing"

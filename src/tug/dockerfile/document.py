@@ -7,15 +7,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from tug.dockerfile import instructions as ins
 from tug.dockerfile.commands import to_instruction
 from tug.dockerfile.lexer import DockerfileError
 from tug.dockerfile.parser import parse_nodes
+from tug.records import field, record
 
 
-@dataclass
+@record
 class StageSource:
     """One FROM and the instructions up to the next FROM."""
 
@@ -28,7 +27,7 @@ class StageSource:
         return self.from_.name
 
 
-@dataclass
+@record
 class Dockerfile:
     filename: str
     escape: str

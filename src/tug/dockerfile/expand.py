@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from tug.errors import Invalid
+from tug.records import field, record
 
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
 _EOF = ""
@@ -25,7 +25,7 @@ class ExpandError(Invalid):
     """A word that cannot be processed: unbalanced quotes, a bad `${...}`, or a `${VAR?msg}` that fired."""
 
 
-@dataclass
+@record
 class Expansion:
     """The outcome of processing one word: its text, its words, and which variables were (not) found."""
 

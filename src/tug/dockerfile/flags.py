@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from tug.errors import Invalid
+from tug.records import field, record
 
 BOOL, STRING, STRINGS = "bool", "string", "strings"
 
 
-@dataclass
+@record
 class FlagValues:
     values: dict[str, object] = field(default_factory=dict)
     used: list[str] = field(default_factory=list)

@@ -7,16 +7,16 @@ expansion of the body off; `<<-` strips leading tabs from the body and from the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from tug.dockerfile.expand import ShellLex
 from tug.errors import Invalid
+from tug.records import record
 
 _OPENER = re.compile(r"^(\d*)<<(-?)[\t\n\f\r ]*([^<]*)$")
 _LEADING_TABS = re.compile(r"^\t+", re.M)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Heredoc:
     """One here-document: its terminator word, its body (with the final newline of each line), and how to use it."""
 

@@ -12,9 +12,9 @@ classes and a backslash escapes the next character.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from tug.errors import Invalid
+from tug.records import record
 
 _ESCAPE = frozenset(".+()|{}$")
 
@@ -114,7 +114,7 @@ def _translate(pattern: str) -> tuple[str, str]:
     return kind, "".join(regex) + "$"
 
 
-@dataclass
+@record
 class _Pattern:
     text: str
     exclusion: bool

@@ -10,19 +10,19 @@ and FROM are expanded by the build plan, which knows the scoping rules.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
+from tug import records
 from tug.dockerfile.heredoc import Heredoc, parse_heredoc
 from tug.dockerfile.mounts import Mount, parse_mount
+from tug.records import field, record
 
 Expander = Callable[[str], str]
 WordsExpander = Callable[[str], list[str]]
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Instruction:
     keyword: ClassVar[str] = ""
     line: int = 0
@@ -38,7 +38,7 @@ class Instruction:
         return self.original
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class KeyValue:
     key: str
     value: str
@@ -48,7 +48,7 @@ class KeyValue:
         return f"{self.key}={self.value}"
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class ArgSpec:
     name: str
     default: str | None = None
@@ -57,7 +57,7 @@ class ArgSpec:
         return self.name if self.default is None else f"{self.name}={self.default}"
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class SourceContent:
     """An inline file of COPY/ADD made from a heredoc: its name (the heredoc word), data, and whether to expand it."""
 
@@ -66,7 +66,7 @@ class SourceContent:
     expand: bool = True
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class From(Instruction):
     keyword: ClassVar[str] = "FROM"
     image: str
@@ -74,7 +74,7 @@ class From(Instruction):
     platform: str | None = None
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class CommandLine(Instruction):
     """RUN, CMD and ENTRYPOINT: `command` is the exec-form list, or one string when `shell_form` is True."""
 
@@ -82,7 +82,7 @@ class CommandLine(Instruction):
     shell_form: bool = True
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Run(CommandLine):
     keyword: ClassVar[str] = "RUN"
     heredocs: list[Heredoc] = field(default_factory=list)
@@ -93,7 +93,7 @@ class Run(CommandLine):
     devices: list[str] = field(default_factory=list)
 
     def expand(self, word: Expander, raw: Expander | None = None) -> Self:
-        return dataclasses.replace(self, mounts=[parse_mount(s, word) for s in self.mount_specs])
+        return records.replace(self, mounts=[parse_mount(s, word) for s in self.mount_specs])
 
     def script(self) -> list[str]:
         """The command with heredocs applied as docker does: a lone heredoc becomes the script, several are
@@ -106,44 +106,44 @@ class Run(CommandLine):
         return [text]
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Cmd(CommandLine):
     keyword: ClassVar[str] = "CMD"
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Entrypoint(CommandLine):
     keyword: ClassVar[str] = "ENTRYPOINT"
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Shell(Instruction):
     keyword: ClassVar[str] = "SHELL"
     shell: list[str]
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Env(Instruction):
     keyword: ClassVar[str] = "ENV"
     pairs: list[KeyValue]
 
     def expand(self, word: Expander, raw: Expander | None = None) -> Self:
         pairs = [KeyValue(key=word(p.key), value=word(p.value), legacy=p.legacy) for p in self.pairs]
-        return dataclasses.replace(self, pairs=pairs)
+        return records.replace(self, pairs=pairs)
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Label(Env):
     keyword: ClassVar[str] = "LABEL"
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Arg(Instruction):
     keyword: ClassVar[str] = "ARG"
     args: list[ArgSpec]
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class _Files(Instruction):
     sources: list[str]
     dest: str
@@ -156,23 +156,23 @@ class _Files(Instruction):
 
     def _expand_files(self, word: Expander, raw: Expander | None) -> dict[str, object]:
         contents = [
-            dataclasses.replace(c, data=raw(c.data)) if (c.expand and raw is not None) else c for c in self.contents
+            records.replace(c, data=raw(c.data)) if (c.expand and raw is not None) else c for c in self.contents
         ]
         return {"sources": [word(s) for s in self.sources], "dest": word(self.dest), "contents": contents,
                 "chown": word(self.chown), "chmod": word(self.chmod), "excludes": [word(e) for e in self.excludes]}
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Copy(_Files):
     keyword: ClassVar[str] = "COPY"
     from_: str | None = None
     parents: bool = False
 
     def expand(self, word: Expander, raw: Expander | None = None) -> Self:
-        return dataclasses.replace(self, **self._expand_files(word, raw))  # type: ignore[arg-type]
+        return records.replace(self, **self._expand_files(word, raw))  # type: ignore[arg-type]
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Add(_Files):
     keyword: ClassVar[str] = "ADD"
     checksum: str = ""
@@ -181,57 +181,57 @@ class Add(_Files):
 
     def expand(self, word: Expander, raw: Expander | None = None) -> Self:
         changes = self._expand_files(word, raw)
-        return dataclasses.replace(self, checksum=word(self.checksum), **changes)  # type: ignore[arg-type]
+        return records.replace(self, checksum=word(self.checksum), **changes)  # type: ignore[arg-type]
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Workdir(Instruction):
     keyword: ClassVar[str] = "WORKDIR"
     path: str
 
     def expand(self, word: Expander, raw: Expander | None = None) -> Self:
-        return dataclasses.replace(self, path=word(self.path))
+        return records.replace(self, path=word(self.path))
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class User(Instruction):
     keyword: ClassVar[str] = "USER"
     user: str
 
     def expand(self, word: Expander, raw: Expander | None = None) -> Self:
-        return dataclasses.replace(self, user=word(self.user))
+        return records.replace(self, user=word(self.user))
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Expose(Instruction):
     keyword: ClassVar[str] = "EXPOSE"
     ports: list[str]
 
     def expand_words(self, words: WordsExpander) -> Self:
         """EXPOSE is the one instruction whose words may split: `EXPOSE $PORTS` with PORTS="80 443" gives two."""
-        return dataclasses.replace(self, ports=[p for w in self.ports for p in words(w)])
+        return records.replace(self, ports=[p for w in self.ports for p in words(w)])
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Volume(Instruction):
     keyword: ClassVar[str] = "VOLUME"
     volumes: list[str]
     json_form: bool = False
 
     def expand(self, word: Expander, raw: Expander | None = None) -> Self:
-        return dataclasses.replace(self, volumes=[word(v) for v in self.volumes])
+        return records.replace(self, volumes=[word(v) for v in self.volumes])
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class StopSignal(Instruction):
     keyword: ClassVar[str] = "STOPSIGNAL"
     signal: str
 
     def expand(self, word: Expander, raw: Expander | None = None) -> Self:
-        return dataclasses.replace(self, signal=word(self.signal))
+        return records.replace(self, signal=word(self.signal))
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Healthcheck(Instruction):
     """`test` is ["NONE"], ["CMD", arg...] or ["CMD-SHELL", command]; durations are nanoseconds (0 = inherit)."""
 
@@ -254,14 +254,14 @@ class Healthcheck(Instruction):
         return out
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Onbuild(Instruction):
     keyword: ClassVar[str] = "ONBUILD"
     expression: str  # the trigger as stored in the image config's OnBuild list
     trigger: Instruction
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class Maintainer(Instruction):
     keyword: ClassVar[str] = "MAINTAINER"
     maintainer: str

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from tug.dockerfile.heredoc import Heredoc
 from tug.errors import Invalid
+from tug.records import field, record
 
 DIRECTIVES = ("syntax", "escape", "check")
 _DIRECTIVE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 
 
-@dataclass
+@record
 class LogicalLine:
     """One instruction's text with its continuations joined, and where it came from."""
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from tug.errors import Invalid
+from tug.records import record
 
 MOUNT_TYPES = ("bind", "cache", "tmpfs", "secret", "ssh")
 SHARING_MODES = ("shared", "private", "locked")
@@ -20,7 +20,7 @@ _KEYS = ("type", "from", "source", "src", "target", "dst", "destination", "reado
          "sharing", "required", "size", "mode", "uid", "gid", "env")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mount:
     type: str = "bind"
     source: str = ""

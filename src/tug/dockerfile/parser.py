@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 
 from tug.dockerfile.heredoc import Heredoc, heredocs_in_line
 from tug.dockerfile.lexer import DockerfileError, Lexer, LogicalLine
 from tug.errors import Invalid
+from tug.records import field, record
 
 _WHITESPACE = re.compile(r"[\t\v\f\r ]+")
 HEREDOC_KEYWORDS = frozenset({"run", "copy", "add"})
@@ -26,7 +26,7 @@ class NotStringArray(ValueError):
     pass
 
 
-@dataclass
+@record
 class Node:
     """One parsed instruction before it is typed."""
 

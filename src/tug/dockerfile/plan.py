@@ -16,8 +16,6 @@ config. The proxy build-args (HTTP_PROXY and friends) reach RUN without being de
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from tug.dockerfile import instructions as ins
 from tug.dockerfile.commands import to_instruction
 from tug.dockerfile.document import Dockerfile, StageSource
@@ -25,6 +23,7 @@ from tug.dockerfile.expand import ShellLex
 from tug.dockerfile.lexer import DockerfileError
 from tug.dockerfile.parser import parse_nodes
 from tug.errors import Invalid
+from tug.records import field, record
 
 PROXY_ARGS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY",
               "no_proxy", "ALL_PROXY", "all_proxy")
@@ -32,7 +31,7 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_SHELL = ("/bin/sh", "-c")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Platform:
     os: str = "linux"
     architecture: str = "amd64"
@@ -57,7 +56,7 @@ def automatic_args(build: Platform, target: Platform, stage: str) -> dict[str, s
             "TARGETSTAGE": stage or "default"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Base:
     """What a stage starts from: an image reference, `scratch`, or an earlier stage (by index)."""
 
@@ -66,7 +65,7 @@ class Base:
     stage: int | None = None
 
 
-@dataclass
+@record
 class PlannedStage:
     index: int
     name: str | None
@@ -82,7 +81,7 @@ class PlannedStage:
         return self.name or f"stage-{self.index}"
 
 
-@dataclass
+@record
 class BuildPlan:
     dockerfile: Dockerfile
     stages: list[PlannedStage]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import tarfile
-from dataclasses import dataclass, field
 from typing import Any
 
 from tug.engine import images
@@ -22,9 +21,10 @@ from tug.errors import Invalid
 from tug.oci import mediatypes as mt
 from tug.oci.digest import Digest
 from tug.oci.manifest import Manifest, parse
+from tug.records import field, record
 
 
-@dataclass
+@record
 class LayerReport:
     index: int
     diff_id: str
@@ -40,7 +40,7 @@ class LayerReport:
     wasted: int = 0  # bytes of this layer's files that later layers overwrite or delete
 
 
-@dataclass
+@record
 class Anatomy:
     image: str
     layers: list[LayerReport]

@@ -19,7 +19,6 @@ import os
 import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,6 +30,7 @@ from tug.oci import reference
 from tug.oci.descriptor import Descriptor
 from tug.oci.digest import Digest
 from tug.oci.manifest import Manifest, build_manifest, parse
+from tug.records import record
 from tug.store.diff import Writable
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -38,7 +38,7 @@ CONTAINERD_NAME = "io.containerd.image.name"
 _CHUNK = 1 << 20
 
 
-@dataclass
+@record
 class Saved:
     image: images.Image
     tags: list[str]  # full references to write for this image (none when it was named by id)

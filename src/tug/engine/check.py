@@ -15,16 +15,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
 
 from tug.engine.engine import Engine
 from tug.errors import TugError
 from tug.oci.digest import Digest, chain_ids
 from tug.oci.image_config import ImageConfig
 from tug.oci.manifest import Manifest, parse
+from tug.records import field, record
 
 
-@dataclass
+@record
 class Problem:
     kind: str  # blob, snapshot, image, tag, index, container, leftover, database
     where: str
@@ -38,7 +38,7 @@ class Problem:
         return f"{self.kind} {self.where}: {self.message}{state}"
 
 
-@dataclass
+@record
 class Report:
     problems: list[Problem] = field(default_factory=list)
     images_ok: list[str] = field(default_factory=list)

@@ -17,7 +17,6 @@ import json
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,12 +30,13 @@ from tug.errors import Corrupt, Invalid, NotFound, Unavailable
 from tug.oci import mediatypes as mt
 from tug.oci.descriptor import Descriptor
 from tug.oci.digest import Digest, chain_ids
+from tug.records import field, record
 from tug.store.diff import Node
 
 RUNTIME_FILES = ("etc/hosts", "etc/hostname", "etc/resolv.conf", ".dockerenv")
 
 
-@dataclass
+@record
 class CommitOptions:
     container: str
     reference: str | None = None

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tug import records
 from tug.engine.engine import Engine
 from tug.errors import Conflict, Invalid, NotFound
+from tug.records import field, record
 from tug.spec.options import RunOptions
 
 if TYPE_CHECKING:  # images, registry and digests are imported by create only: `ps` and `exec` stay quick to start
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # images, registry and digests are imported by create only: `
     from tug.oci.image_config import ImageConfig
 
 
-@dataclass
+@record
 class Container:
     id: str
     name: str
@@ -46,7 +46,7 @@ _OPTION_NAMES: frozenset[str] = frozenset()
 def _option_names() -> frozenset[str]:
     global _OPTION_NAMES
     if not _OPTION_NAMES:  # once per process: `ps -a` reads a thousand rows
-        _OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(RunOptions))
+        _OPTION_NAMES = frozenset(f.name for f in records.fields(RunOptions))
     return _OPTION_NAMES
 
 
@@ -76,7 +76,7 @@ def save_state(eng: Engine, ctr: Container, **changes: Any) -> None:
 
 
 def save_extra(eng: Engine, ctr: Container) -> None:
-    eng.metadata.update_container(ctr.id, config=json.dumps({"options": dataclasses.asdict(ctr.options),
+    eng.metadata.update_container(ctr.id, config=json.dumps({"options": records.asdict(ctr.options),
                                                              "extra": ctr.extra}))
 
 
@@ -153,7 +153,7 @@ def create(eng: Engine, opts: RunOptions, on_event: Any = None) -> Container:
                     {"Status": "created", "ExitCode": 0, "Pid": 0}, {"chain_ids": chains, **lifecycle_facts(cfg, opts)})
     try:
         md.insert_container(id=ctr_id, name=name, image_id=ctr.image_id, image_name=image_name, created=created,
-                            config=json.dumps({"options": dataclasses.asdict(opts), "extra": ctr.extra}),
+                            config=json.dumps({"options": records.asdict(opts), "extra": ctr.extra}),
                             state=json.dumps(ctr.state))
     except Conflict:
         other = md.find_container(name)

@@ -16,15 +16,15 @@ import json
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from tug.engine.engine import Engine
 from tug.oci.digest import Digest, chain_ids
 from tug.oci.image_config import ImageConfig
 from tug.oci.manifest import Manifest, parse
+from tug.records import field, record
 
 
-@dataclass
+@record
 class Usage:
     objects: dict[str, int] = field(default_factory=dict)  # key -> bytes
     total: int = 0
@@ -115,7 +115,7 @@ def checkpoint(eng: Engine) -> None:
 # -- what references what ---------------------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class Model:
     image_refs: dict[str, set[str]]  # image id -> blob and snapshot keys
     image_tagged: dict[str, bool]
@@ -163,7 +163,7 @@ def model(eng: Engine) -> Model:
     return Model(image_refs, tagged, ctr_refs, ctr_image, running, vols)
 
 
-@dataclass
+@record
 class Plan:
     containers: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)

@@ -7,10 +7,11 @@ state: two Engines on two roots are independent (the tests rely on it).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tug.records import field, record
 
 if TYPE_CHECKING:
     from tug.store import Store
@@ -23,7 +24,7 @@ DEFAULT_ROOT = "/var/lib/tug"
 DEFAULT_RUNROOT = "/run/tug"
 
 
-@dataclass
+@record
 class Engine:
     root: Path
     runroot: Path

@@ -7,14 +7,13 @@ here), else `<missing>`, as docker does for layers that came from a registry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tug.engine import images
 from tug.engine.engine import Engine
 from tug.oci.digest import chain_ids
+from tug.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HistoryRow:
     id: str  # "sha256:..." or "<missing>"
     created: str

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from tug.engine.engine import Engine
@@ -10,9 +9,10 @@ from tug.errors import Conflict, Invalid, NotFound
 from tug.oci import reference
 from tug.oci.digest import Digest, chain_ids
 from tug.oci.image_config import ImageConfig
+from tug.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Image:
     id: str  # "sha256:<config hex>"
     manifest_digest: str

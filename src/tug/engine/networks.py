@@ -16,7 +16,6 @@ import json
 import re
 import secrets
 import shutil
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from tug.engine.engine import Engine
 from tug.engine.humanize import now_rfc3339
 from tug.errors import Conflict, Invalid, NotFound
 from tug.network import ipam, links, nft
+from tug.records import asdict, field, record
 from tug.store.locks import lock
 
 DEFAULT = "bridge"
@@ -31,7 +31,7 @@ BUILTIN = ("bridge", "host", "none")
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
-@dataclass
+@record
 class Network:
     name: str
     id: str

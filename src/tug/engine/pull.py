@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass
 
 from tug.engine import progress
 from tug.engine.engine import Engine
@@ -25,9 +24,10 @@ from tug.oci import reference
 from tug.oci.descriptor import Descriptor
 from tug.oci.image_config import ImageConfig
 from tug.oci.manifest import Manifest
+from tug.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PullResult:
     image_id: str
     digest: str  # manifest digest

@@ -6,8 +6,6 @@ written only after every blob and snapshot they name is in place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tug.engine.engine import Engine
 from tug.oci import mediatypes as mt
 from tug.oci import reference
@@ -15,9 +13,10 @@ from tug.oci.descriptor import Descriptor
 from tug.oci.digest import Digest, chain_ids
 from tug.oci.image_config import ImageConfig
 from tug.oci.manifest import build_manifest
+from tug.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LayerBlob:
     descriptor: Descriptor  # the blob as stored (compressed or not)
     diff_id: Digest  # digest of the uncompressed tar

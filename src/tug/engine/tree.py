@@ -8,21 +8,20 @@ made it, and the number of images using it; each image lists its tags and the co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from tug.engine import images
 from tug.engine.engine import Engine
 from tug.oci.digest import chain_ids
+from tug.records import field, record
 
 
-@dataclass
+@record
 class ImageLeaf:
     id: str
     tags: tuple[str, ...]
     containers: list[str]  # names
 
 
-@dataclass
+@record
 class LayerNode:
     chain_id: str
     diff_id: str
@@ -33,7 +32,7 @@ class LayerNode:
     images: list[ImageLeaf] = field(default_factory=list)  # images whose top layer this is
 
 
-@dataclass
+@record
 class Forest:
     roots: dict[str, LayerNode]
     images: list[ImageLeaf]  # all images shown

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tug.engine.engine import Engine
 from tug.engine.humanize import now_rfc3339
 from tug.errors import Conflict, Invalid, NotFound, SystemFailure
+from tug.records import replace
 from tug.store.locks import lock
 
 if TYPE_CHECKING:

@@ -7,15 +7,15 @@ it chose the free host ports, and `format_mapping` prints them the way `docker p
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
 from tug.errors import Invalid
+from tug.records import record
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 EPHEMERAL = (49153, 60999)  # where random host ports come from (docker's default range)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PortRequest:
     host_ip: str  # "" = every address (0.0.0.0)
     host_ports: tuple[int, int]  # (0, 0) = any free port; (a, b) = one from that range
@@ -23,7 +23,7 @@ class PortRequest:
     proto: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PortMapping:
     host_ip: str  # "" = every address
     host_port: int

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from tug.errors import Invalid
+from tug.records import record
 
 _HEX = {"sha256": 64, "sha512": 128}
 _RE = re.compile(r"^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class Digest:
     algorithm: str
     hex: str

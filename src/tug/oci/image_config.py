@@ -7,14 +7,14 @@ what tug uses.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from tug.errors import Invalid
 from tug.oci.digest import Digest
+from tug.records import field, record
 
 
-@dataclass
+@record
 class ImageConfig:
     raw: dict[str, Any] = field(default_factory=dict)
 

@@ -6,17 +6,17 @@ The raw bytes are kept: a document with a digest is never re-serialised before h
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from tug.errors import Invalid
 from tug.oci import mediatypes as mt
 from tug.oci.descriptor import Descriptor
+from tug.records import field, record
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Manifest:
     media_type: str
     config: Descriptor
@@ -25,7 +25,7 @@ class Manifest:
     annotations: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Index:
     media_type: str
     manifests: list[Descriptor]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from tug.errors import Invalid, NotFound
 from tug.oci.descriptor import Descriptor
+from tug.records import record
 
 _ARCH_ALIASES = {
     "x86_64": "amd64", "x86-64": "amd64", "amd64": "amd64",
@@ -26,7 +26,7 @@ _ARCH_ALIASES = {
 _ARCH_DEFAULT_VARIANT = {"armhf": "v7", "armel": "v6", "armv7l": "v7", "armv6l": "v6", "armv5l": "v5"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Platform:
     os: str
     architecture: str

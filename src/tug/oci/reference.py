@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from tug.errors import Invalid
 from tug.oci.digest import Digest
+from tug.records import record
 
 DEFAULT_REGISTRY = "docker.io"
 DEFAULT_TAG = "latest"
@@ -24,7 +24,7 @@ _DOMAIN = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reference:
     registry: str
     repository: str  # path within the registry, e.g. library/busybox

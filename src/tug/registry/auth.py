@@ -13,10 +13,10 @@ import json
 import threading
 import time
 import urllib.parse
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tug.errors import Invalid, Unauthorized, Unavailable
+from tug.records import field, record
 from tug.registry.challenge import Challenge
 from tug.registry.config import RegistryConfig, is_loopback
 
@@ -27,7 +27,7 @@ DEFAULT_TOKEN_LIFETIME = 60.0
 EXPIRY_MARGIN = 5.0
 
 
-@dataclass
+@record
 class _Cached:
     header: str = field(repr=False)
     expires: float

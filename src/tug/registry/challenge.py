@@ -5,13 +5,14 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from dataclasses import dataclass, field
+
+from tug.records import field, record
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _BARE = re.compile(r"[^,\s]*")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Challenge:
     scheme: str  # lower case: "bearer", "basic", ...
     params: dict[str, str] = field(default_factory=dict)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from tug.errors import Corrupt, Denied, Invalid, NotFound, Unauthorized, Unavailable
 from tug.oci import mediatypes as mt
@@ -19,6 +18,7 @@ from tug.oci.digest import Digest
 from tug.oci.manifest import MAX_MANIFEST_BYTES, Index, Manifest, parse
 from tug.oci.platform import Platform, host_platform, select_platform
 from tug.oci.reference import Reference
+from tug.records import field, record
 from tug.registry import progress, upload
 from tug.registry.auth import repository_scope
 from tug.registry.config import RegistryConfig, api_host
@@ -34,7 +34,7 @@ SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json",
 _FALLBACK = (NotFound, Unavailable, Unauthorized, Denied)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResolvedManifest:
     descriptor: Descriptor
     raw: bytes = field(repr=False)
@@ -48,7 +48,7 @@ class ResolvedManifest:
         return self.media_type in mt.INDEXES
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResolvedImage:
     """A reference resolved to one image manifest; `index` is the list/index it was picked from, if any."""
 

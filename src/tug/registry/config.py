@@ -30,10 +30,10 @@ import ipaddress
 import os
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from tug.errors import Invalid
+from tug.records import field, record
 
 Credentials = tuple[str, str]
 CredentialsProvider = Callable[[str], "Credentials | None"]
@@ -74,7 +74,7 @@ def _no_credentials(_host: str) -> Credentials | None:
     return None
 
 
-@dataclass
+@record
 class RegistryConfig:
     mirrors: dict[str, list[str]] = field(default_factory=dict)
     insecure: set[str] = field(default_factory=set)

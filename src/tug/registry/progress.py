@@ -7,7 +7,8 @@ Verifying Checksum, Download complete, Already exists); Extracting and Pull comp
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from tug.records import record
 
 PULLING_FS_LAYER = "Pulling fs layer"
 WAITING = "Waiting"
@@ -24,7 +25,7 @@ MOUNTED = "Mounted from"
 LAYER_EXISTS = "Layer already exists"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ProgressEvent:
     """One line of docker's pull/push output: `id` is the layer's short digest (12 hex), as docker prints it."""
 

@@ -6,11 +6,11 @@ capabilities, the capabilities decide the seccomp rules, the namespaces decide m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from tug.errors import Invalid
 from tug.oci.image_config import ImageConfig
+from tug.records import field, record
 from tug.spec import (
     devices,
     env,
@@ -34,7 +34,7 @@ OCI_VERSION = "1.0.2-dev"  # what docker 20-24 write; crun 1.8 refuses "1.2.0"
 ANNOTATION_ID = "io.tug.container.id"
 
 
-@dataclass
+@record
 class SpecResult:
     spec: dict[str, Any]
     warnings: list[str] = field(default_factory=list)

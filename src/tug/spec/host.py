@@ -7,13 +7,14 @@ defaults that describe a plain cgroup-v2 amd64 host.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from tug.records import field, record
 
 RLIM_INFINITY = 2**64 - 1  # how an unlimited rlimit is written in rlimits_hard and in config.json
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HostFacts:
     container_id: str  # 64 hex
     rootfs: str  # root.path, usually "rootfs" (relative to the bundle)

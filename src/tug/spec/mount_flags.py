@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
 
 from tug.errors import Invalid
 from tug.oci.image_config import ImageConfig
+from tug.records import field, record
 from tug.spec.options import RunOptions
 from tug.spec.sizes import ram_in_bytes, tmpfs_size_option
 
@@ -36,7 +36,7 @@ _TMPFS_DATA = ("size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol")
 TMPFS_DEFAULTS = ["noexec", "nosuid", "nodev", "rprivate"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MountRequest:
     kind: str  # "bind" | "volume" | "tmpfs"
     target: str
@@ -129,7 +129,7 @@ def _mount_bool(key: str, val: str, has_value: bool) -> bool:
                   '"false", or "0" (default "true")')
 
 
-@dataclass
+@record
 class _MountFields:
     kind: str = "volume"  # docker's default type
     source: str = ""

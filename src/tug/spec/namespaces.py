@@ -8,15 +8,15 @@ namespace that the engine leaves with loopback only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from tug.errors import Invalid
+from tug.records import record
 from tug.spec.host import HostFacts
 from tug.spec.options import RunOptions
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Modes:
     network: str  # "private" | "host" | "container" | "none"
     pid: str  # "private" | "host" | "container"

@@ -6,10 +6,10 @@ strings. Values stay as the user gave them (strings such as "32m" or "1000:1000"
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from tug.records import field, record
 
 
-@dataclass
+@record
 class RunOptions:
     image: str = ""
     command: list[str] = field(default_factory=list)  # everything after the image, verbatim

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from tug.errors import Invalid
+from tug.records import record
 
 # Every capability the kernel defines, by number (capability.h).
 ALL_CAPS = (
@@ -84,7 +84,7 @@ def capabilities_for(caps: list[str], uid: int) -> dict[str, list[str]]:
     return {"bounding": list(caps), "effective": live, "permitted": list(live), "inheritable": [], "ambient": []}
 
 
-@dataclass
+@record
 class SecurityOpts:
     no_new_privileges: bool = False
     seccomp: str = "default"  # "default", "unconfined", or a file name (the profile is in HostFacts)

@@ -7,14 +7,13 @@ the groups that list the user by name (only when no group was given explicitly),
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from tug.errors import Invalid
+from tug.records import field, record
 
 MAX_ID = 2**31 - 1
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PasswdEntry:
     name: str
     uid: int
@@ -22,14 +21,14 @@ class PasswdEntry:
     home: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GroupEntry:
     name: str
     gid: int
     members: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResolvedUser:
     uid: int
     gid: int

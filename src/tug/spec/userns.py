@@ -10,17 +10,17 @@ Pure: the subordinate-id files are given as text, the caller's ids as numbers. M
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from tug.errors import Invalid
+from tug.records import record
 
 RANGE_OWNER = "tug"  # the /etc/subuid user whose range `--userns=auto` uses when tug runs as root
 DEFAULT_START = 100000
 DEFAULT_SIZE = 65536
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class IdMap:
     """One mapping line: container ids [inside, inside+size) are host ids [outside, outside+size)."""
 
@@ -35,7 +35,7 @@ class IdMap:
         return f"{self.inside} {self.outside} {self.size}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mappings:
     uids: tuple[IdMap, ...]
     gids: tuple[IdMap, ...]
@@ -63,7 +63,7 @@ def _to_host(maps: tuple[IdMap, ...], cid: int) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mode:
     kind: str  # "host" | "auto" | "keep-id"
     size: int = DEFAULT_SIZE

@@ -21,10 +21,10 @@ import os
 import stat
 import tarfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Protocol
 
 from tug.oci.digest import Digest
+from tug.records import record
 
 OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
 WHITEOUT_XATTRS = ("trusted.overlay.whiteout", "user.overlay.whiteout")
@@ -39,14 +39,14 @@ class Writable(Protocol):
     def write(self, data: bytes, /) -> int | None: ...
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DiffResult:
     diff_id: Digest  # sha256 of the whole tar stream
     size: int  # bytes of the tar stream
     entries: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Change:
     kind: str  # "A", "C" or "D", as `docker diff` prints them
     path: str  # absolute, "/etc/passwd"
@@ -58,7 +58,7 @@ class Change:
 # -- one file system object, reached through its directory's fd ----------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Node:
     rel: str  # path inside the tree, no leading "/"
     dirfd: int  # the parent directory (valid while the walk is at this node)

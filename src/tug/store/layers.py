@@ -20,11 +20,11 @@ import stat
 import tarfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from tug.errors import Invalid, SystemFailure, Unavailable
 from tug.oci.digest import Digest
+from tug.records import record
 from tug.store.streams import Readable, ReadAhead, decompress_errors, decompressing
 from tug.store.tarpolicy import Entry, Kind, classify
 from tug.store.tarread import open_forward
@@ -47,7 +47,7 @@ _REFUSED = {errno.ELOOP: "goes through a symlink", errno.EXDEV: "leaves the laye
             errno.ENOTDIR: "goes through something that is not a directory"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ApplyResult:
     diff_id: Digest  # sha256 of the uncompressed tar stream, trailing blocks included
     size: int  # bytes of regular-file content written (hard links counted once)

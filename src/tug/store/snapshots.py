@@ -15,12 +15,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from tug.errors import Corrupt, Invalid, NotFound, Unavailable
 from tug.oci.digest import Digest
+from tug.records import field, record
 from tug.store.layout import Layout
 from tug.store.locks import lock
 from tug.store.metadata import Metadata
@@ -31,7 +31,7 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 SHORT_LINKS = "l"  # snapshots/l/<16 hex> -> ../<hex>/fs, used when the lowerdir list would not fit in a page
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Snapshot:
     chain_id: Digest
     diff_id: Digest
@@ -43,7 +43,7 @@ class Snapshot:
         return str(self.path)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MountSpec:
     """A description of one overlay mount: `mount(source, target, fstype, 0, data)` after `chdir(cwd)`.
 

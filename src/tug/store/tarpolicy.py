@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import base64
 import tarfile
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 
 from tug.errors import Invalid
+from tug.records import field, record
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -39,7 +39,7 @@ class Kind(Enum):
     SKIP = "skip"  # bookkeeping entries that carry no content
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     name: str  # as written in the archive, for messages
     path: tuple[str, ...]

@@ -17,17 +17,17 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tug.oci.descriptor import Descriptor
 from tug.oci.digest import Digest, chain_ids
+from tug.records import field, record
 
 CACHE_DIR = "buildcache"
 
 
-@dataclass
+@record
 class StepInputs:
     parent: str  # config digest of the state the step starts from
     instruction: str  # the expanded instruction, as the cache compares it
@@ -46,7 +46,7 @@ class StepInputs:
                 "extra": self.extra, "shown": self.shown}
 
 
-@dataclass
+@record
 class LayerRecord:
     descriptor: Descriptor
     diff_id: Digest
@@ -60,7 +60,7 @@ class LayerRecord:
         return cls(Descriptor.from_json(doc["descriptor"]), Digest.parse(doc["diff_id"]), int(doc["size"]))
 
 
-@dataclass
+@record
 class Result:
     config: Digest  # the step's image config (its id)
     layers: list[LayerRecord]

@@ -19,13 +19,14 @@ import fcntl
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+
+from tug.records import record
 
 SHARING = ("shared", "locked", "private")
 
 
-@dataclass
+@record
 class CacheUse:
     """One step's use of a cache mount: the directory to mount and what to release after the step."""
 

@@ -20,13 +20,13 @@ import shutil
 import stat
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from tug.dockerfile.ignore import IgnoreMatcher, clean, read_dockerignore
 from tug.engine.build.digests import DigestCache
 from tug.errors import Invalid, NotFound
+from tug.records import field, record
 from tug.sys.openat2 import RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, openat2
 
 _IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
@@ -34,7 +34,7 @@ _CHUNK = 1 << 20
 _MAGIC = "*?["
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     """One object a COPY source brings: `rel` is its path below the source (empty for the source itself)."""
 
@@ -46,7 +46,7 @@ class Entry:
     digest: str = ""  # sha256 hex of a file's content (when hashed)
 
 
-@dataclass
+@record
 class Source:
     """One matched source: its real path inside the root, its name, and what it holds (itself first)."""
 
@@ -67,7 +67,7 @@ class Source:
                 for e in self.entries}
 
 
-@dataclass
+@record
 class BuildContext:
     root: Path  # the context directory (a temp dir for a tarball or stdin)
     dockerfile: bytes

@@ -7,7 +7,6 @@ import json
 import os
 import posixpath
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,13 +20,14 @@ from tug.engine.build.context import Source, collect, open_root
 from tug.engine.build.executor import State
 from tug.engine.build.sandbox import RootSpec, run_in_root
 from tug.errors import Invalid, NotFound
+from tug.records import field, record
 
 if TYPE_CHECKING:
     from tug.dockerfile.ignore import IgnoreMatcher
     from tug.engine.build.executor import Builder
 
 
-@dataclass
+@record
 class Group:
     """Sources read from one root: resolved already (context, downloads, heredocs) or by pattern in the child."""
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,13 @@ from tug.engine.engine import Engine
 from tug.errors import Invalid, NotFound
 from tug.oci.digest import Digest, chain_ids
 from tug.oci.image_config import ImageConfig
+from tug.records import record
 
 META = (ins.Env, ins.Label, ins.Arg, ins.Cmd, ins.Entrypoint, ins.User, ins.Expose, ins.Volume, ins.StopSignal,
         ins.Healthcheck, ins.Shell, ins.Onbuild, ins.Maintainer)
 
 
-@dataclass
+@record
 class State:
     raw: dict[str, Any]
     layers: list[LayerRecord]
@@ -52,7 +52,7 @@ class State:
         return self.raw.setdefault("config", {})
 
 
-@dataclass
+@record
 class Stats:
     steps: int = 0
     cached: int = 0

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 
 from tug.engine.build.archive import archive_kind, open_tar
 from tug.engine.build.context import Entry, Source
 from tug.errors import Invalid, NotFound
+from tug.records import record
 from tug.sys.openat2 import RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, openat2
 
 _STRICT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS
@@ -25,7 +25,7 @@ _CHUNK = 1 << 20
 UMASK_BITS = 0o022
 
 
-@dataclass
+@record
 class CopySpec:
     dest: str  # absolute, in the image; a trailing "/" means a directory
     owner: tuple[int, int] = (0, 0)

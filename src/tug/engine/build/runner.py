@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from tug.engine.build.runreq import BindSource, RunRequest
@@ -24,6 +23,7 @@ from tug.engine.engine import Engine
 from tug.errors import NotFound, SystemFailure
 from tug.oci.digest import Digest
 from tug.oci.image_config import ImageConfig
+from tug.records import record
 from tug.spec.options import RunOptions
 
 MS_BIND = 4096
@@ -31,7 +31,7 @@ MS_REC = 16384
 OnOutput = Callable[[bytes], None]
 
 
-@dataclass
+@record
 class RunResult:
     container_id: str
     upper: Path

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tug.engine.build.sandbox import RootSpec
+from tug.records import field, record
 
 
-@dataclass
+@record
 class BindSource:
     """A `--mount=type=bind` source: a path inside a root (the context, or a stage/image)."""
 
@@ -21,7 +21,7 @@ class BindSource:
     layers: Path | None = None  # writable: a persistent `upper/` + `work/` here (a cache mount's from=), else fresh
 
 
-@dataclass
+@record
 class RunRequest:
     command: list[str]
     env: list[str]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from tug.engine.build.executor import BuildEvent, State
 from tug.engine.build.sandbox import RootSpec
 from tug.errors import Invalid, NotFound
 from tug.oci.image_config import ImageConfig
+from tug.records import asdict, field, record
 
 if TYPE_CHECKING:
     from tug.engine.build.executor import Builder
@@ -81,7 +81,7 @@ def _path_kind(b: Builder, spec: RootSpec, path: str) -> bool:
     return st is None or stat.S_ISDIR(st.st_mode)
 
 
-@dataclass
+@record
 class Pending:
     """Mounts taken only when the step runs (a cached step never waits for a cache lock or starts a relay)."""
 

@@ -14,17 +14,17 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from tug.engine.engine import Engine
 from tug.errors import Invalid, NotFound, SystemFailure
 from tug.oci.digest import Digest
+from tug.records import record
 
 _KINDS = {"NotFound": NotFound, "Invalid": Invalid}
 
 
-@dataclass
+@record
 class RootSpec:
     """A read-only root to open in the child: a host directory, or the layers of an image (mounted there)."""
 

@@ -16,10 +16,10 @@ The functions here are pure (paths and entry lists in, paths and entry lists out
 from __future__ import annotations
 
 import posixpath
-from dataclasses import replace
 
 from tug.dockerfile.ignore import IgnoreMatcher, clean
 from tug.engine.build.context import Entry, Source
+from tug.records import replace
 
 
 def split_pivot(source: str) -> tuple[str, str]:

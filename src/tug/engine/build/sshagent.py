@@ -16,10 +16,10 @@ import signal
 import socket
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from tug.errors import Invalid, NotFound
+from tug.records import record
 
 DEFAULT_TARGET = "/run/buildkit/ssh_agent.{n}"
 
@@ -51,7 +51,7 @@ def check_agent(path: str, ident: str) -> Path:
     return Path(path)
 
 
-@dataclass
+@record
 class Proxy:
     pid: int
     path: Path
