@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tug import records
-from tug.engine.build.cache import BuildCache, LayerRecord, Result, StepInputs, explain
+from tug.engine.build.cache import BuildCache, Result, StepInputs, explain
+from tug.engine.record import LayerBlob
 from tug.oci.descriptor import Descriptor
 from tug.oci.digest import Digest
 
@@ -59,7 +60,7 @@ def test_explain_prefers_the_instruction_over_files():
 
 def _result() -> Result:
     d = Digest.of(b"layer")
-    return Result(Digest.of(b"config"), [LayerRecord(Descriptor("application/vnd.oci.image.layer.v1.tar", d, 5), d, 5)])
+    return Result(Digest.of(b"config"), [LayerBlob(Descriptor("application/vnd.oci.image.layer.v1.tar", d, 5), d, 5)])
 
 
 def test_store_and_lookup_survive_a_new_cache_object(tmp_path):

@@ -6,6 +6,8 @@ written only after every blob and snapshot they name is in place.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tug.engine.engine import Engine
 from tug.oci import mediatypes as mt
 from tug.oci import reference
@@ -18,9 +20,18 @@ from tug.records import record
 
 @record(frozen=True)
 class LayerBlob:
+    """One layer as an image records it (pull, import, load, commit, build and the build cache alike)."""
+
     descriptor: Descriptor  # the blob as stored (compressed or not)
     diff_id: Digest  # digest of the uncompressed tar
     size: int  # bytes unpacked in the snapshot
+
+    def to_json(self) -> dict[str, Any]:
+        return {"descriptor": self.descriptor.to_json(), "diff_id": str(self.diff_id), "size": self.size}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> LayerBlob:
+        return cls(Descriptor.from_json(doc["descriptor"]), Digest.parse(doc["diff_id"]), int(doc["size"]))
 
 
 def stored_layers(eng: Engine, manifest_digest: str, cfg: ImageConfig, name: str) -> list[LayerBlob]:

@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tug.oci.descriptor import Descriptor
+from tug.engine.record import LayerBlob
 from tug.oci.digest import Digest, chain_ids
 from tug.records import field, record
 
@@ -47,23 +47,9 @@ class StepInputs:
 
 
 @record
-class LayerRecord:
-    descriptor: Descriptor
-    diff_id: Digest
-    size: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"descriptor": self.descriptor.to_json(), "diff_id": str(self.diff_id), "size": self.size}
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> LayerRecord:
-        return cls(Descriptor.from_json(doc["descriptor"]), Digest.parse(doc["diff_id"]), int(doc["size"]))
-
-
-@record
 class Result:
     config: Digest  # the step's image config (its id)
-    layers: list[LayerRecord]
+    layers: list[LayerBlob]
 
 
 def explain(old: StepInputs, new: StepInputs) -> str:
@@ -107,7 +93,7 @@ class BuildCache:
             doc = json.loads(self._path(inputs).read_bytes())
         except (FileNotFoundError, NotADirectoryError, ValueError):
             return None
-        return Result(Digest.parse(doc["result"]), [LayerRecord.from_json(x) for x in doc.get("layers", [])])
+        return Result(Digest.parse(doc["result"]), [LayerBlob.from_json(x) for x in doc.get("layers", [])])
 
     def store(self, inputs: StepInputs, result: Result) -> None:
         path = self._path(inputs)
@@ -175,7 +161,7 @@ class BuildCache:
                 cfg = Digest.parse(doc["result"])
                 blobs.add(cfg)
                 blobs.add(Digest.parse(doc["inputs"]["parent"]))
-                layers = [LayerRecord.from_json(x) for x in doc.get("layers", [])]
+                layers = [LayerBlob.from_json(x) for x in doc.get("layers", [])]
             except (KeyError, ValueError, TypeError):
                 continue
             blobs.update(x.descriptor.digest for x in layers)

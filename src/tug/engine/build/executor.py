@@ -21,12 +21,13 @@ from tug.dockerfile import instructions as ins
 from tug.dockerfile.history import created_by
 from tug.dockerfile.plan import BuildPlan, PlannedStage, Platform, StageEvaluator, build_plan, parse_trigger
 from tug.engine.build import config as cfgmod
-from tug.engine.build.cache import BuildCache, LayerRecord, Result, StepInputs
+from tug.engine.build.cache import BuildCache, Result, StepInputs
 from tug.engine.build.context import BuildContext
 from tug.engine.build.memo import Memo
 from tug.engine.build.options import BuildEvent, BuildOptions, OnEvent
 from tug.engine.build.workdir import BuildWork, remove_stale
 from tug.engine.engine import Engine
+from tug.engine.record import LayerBlob
 from tug.errors import Invalid, NotFound
 from tug.oci.digest import Digest, chain_ids
 from tug.oci.image_config import ImageConfig
@@ -39,7 +40,7 @@ META = (ins.Env, ins.Label, ins.Arg, ins.Cmd, ins.Entrypoint, ins.User, ins.Expo
 @record
 class State:
     raw: dict[str, Any]
-    layers: list[LayerRecord]
+    layers: list[LayerBlob]
     id: Digest
     cmd_set: bool = False
 
@@ -93,7 +94,7 @@ class Builder:
 
     # -- states ---------------------------------------------------------------------------------------------------
 
-    def save(self, raw: dict[str, Any], layers: list[LayerRecord], cmd_set: bool) -> State:
+    def save(self, raw: dict[str, Any], layers: list[LayerBlob], cmd_set: bool) -> State:
         cfgmod.drop_none(raw)
         raw.setdefault("rootfs", {"type": "layers"})["diff_ids"] = [str(x.diff_id) for x in layers]
         data = cfgmod.config_bytes(raw)
@@ -306,7 +307,7 @@ class Builder:
 
     # -- layers ---------------------------------------------------------------------------------------------------
 
-    def write_layer(self, upper: Path, state: State, exclude: Any = None) -> LayerRecord | None:
+    def write_layer(self, upper: Path, state: State, exclude: Any = None) -> LayerBlob | None:
         """The upper directory as a layer (None when nothing changed), unpacked on top of the state's chain."""
         from tug.engine.layers import unpack_blob
         from tug.oci import mediatypes as mt
@@ -320,17 +321,15 @@ class Builder:
                 return None
             digest = ing.commit()
         chains = state.chains
-        blob = unpack_blob(eng, Descriptor(mt.OCI_LAYER, digest, res.size), chains[-1] if chains else None,
-                                      diff_id=res.diff_id)
-        return LayerRecord(blob.descriptor, blob.diff_id, blob.size)
+        return unpack_blob(eng, Descriptor(mt.OCI_LAYER, digest, res.size), chains[-1] if chains else None,
+                           diff_id=res.diff_id)
 
 
-def image_layers(eng: Engine, img: Any, cfg: ImageConfig) -> list[LayerRecord]:
-    """An image's layers as a build records them (`record.stored_layers`, as the cache keeps them)."""
+def image_layers(eng: Engine, img: Any, cfg: ImageConfig) -> list[LayerBlob]:
+    """An image's layers as a build starts from them (`record.stored_layers`)."""
     from tug.engine.record import stored_layers
 
-    return [LayerRecord(b.descriptor, b.diff_id, b.size)
-            for b in stored_layers(eng, img.manifest_digest, cfg, img.short_id)]
+    return stored_layers(eng, img.manifest_digest, cfg, img.short_id)
 
 
 def recorded(eng: Engine, image_id: str, tags: list[str]) -> bool:
@@ -381,7 +380,7 @@ def _build_in(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any, wo
               tags: list[str]) -> tuple[str, Stats, Builder]:
     from tug.dockerfile.document import parse
     from tug.engine.build.context import open_context
-    from tug.engine.record import LayerBlob, record_raw
+    from tug.engine.record import record_raw
     from tug.store.locks import lock
 
     with open_context(opts.context, work.path, opts.dockerfile, stdin) as ctx:
@@ -413,8 +412,7 @@ def _build_in(eng: Engine, opts: BuildOptions, on_event: OnEvent, stdin: Any, wo
             data = cfgmod.config_bytes(raw)
             image_id = str(Digest.of(data))
             if not recorded(eng, image_id, tags):
-                image_id = record_raw(eng, data, [LayerBlob(x.descriptor, x.diff_id, x.size) for x in layers],
-                                      tags)
+                image_id = record_raw(eng, data, layers, tags)
     return image_id, b.stats, b
 
 

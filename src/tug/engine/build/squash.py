@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tug.engine.build.cache import LayerRecord
 from tug.engine.build.sandbox import run_in_root
+from tug.engine.record import LayerBlob
 from tug.oci import mediatypes as mt
 from tug.oci.digest import chain_ids
 
@@ -82,8 +82,8 @@ def _apply_tar(fileobj: Any) -> None:
                     os.setxattr(name, key[len("SCHILY.xattr."):], value.encode("utf-8", "surrogateescape"))
 
 
-def squash(b: Builder, raw: dict[str, Any], layers: list[LayerRecord], keep: int) -> tuple[dict[str, Any],
-                                                                                          list[LayerRecord]]:
+def squash(b: Builder, raw: dict[str, Any], layers: list[LayerBlob], keep: int) -> tuple[dict[str, Any],
+                                                                                        list[LayerBlob]]:
     """Squash every layer above the first `keep` into one; the new config and layer list."""
     from tug.store.layers import decompressed
 
