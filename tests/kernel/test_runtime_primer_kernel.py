@@ -23,3 +23,15 @@ def test_primer_writes_our_own_cgroup_and_nothing_moves():
     with open("/proc/self/cgroup") as f:
         assert f.read() == before
     assert not any(os.path.exists(p) for p in j.paths)
+
+
+def test_warmer_keeps_us_where_we_are():
+    with open("/proc/self/cgroup") as f:
+        before = f.read()
+    procs = cgroup.own_procs()
+    if procs is None:
+        pytest.skip("no cgroup hierarchy mounted at its root here")
+    w = cgroup.Warmer(procs, interval=0.001, limit=0.02)
+    w.wait()
+    with open("/proc/self/cgroup") as f:
+        assert f.read() == before

@@ -63,3 +63,41 @@ def test_primer_writes_our_pid_and_ignores_failures(tmp_path):
 
 def test_config_namespace_types_are_the_kernel_ones():
     assert set(config.NAMESPACE_TYPES) == set(ns.BY_OCI_TYPE)
+
+
+def test_own_procs_alone_is_what_create_finds(tmp_path):
+    for mountinfo, own in ((HYBRID, "3:cpu,cpuacct:/a\n1:name=systemd:/b\n0::/c\n"),
+                           (HYBRID.replace("cgroup2 cgroup2", "tmpfs tmpfs"), "3:cpu,cpuacct:/x\n"),
+                           (HYBRID, "5:memory:/x\n")):
+        j = plan(tmp_path, mountinfo, own)
+        assert cgroup.own_procs(str(tmp_path / "mountinfo"), str(tmp_path / "cgroup")) == j.own_procs
+    assert cgroup.own_procs(str(tmp_path / "missing"), str(tmp_path / "cgroup")) is None
+
+
+def test_warmer_writes_our_pid_again_and_again_until_stopped(tmp_path):
+    import time
+
+    target = tmp_path / "cgroup.procs"
+    target.write_text("")
+    w = cgroup.Warmer(str(target), interval=0.001)
+    deadline = time.monotonic() + 5
+    while target.stat().st_size < 3 * len(str(os.getpid())) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    w.stop()
+    w.wait()
+    size = target.stat().st_size
+    assert size >= 3 * len(str(os.getpid()))
+    assert target.read_text() == str(os.getpid()) * (size // len(str(os.getpid())))
+    time.sleep(0.01)
+    assert target.stat().st_size == size  # stopped: no more writes
+    w.stop()  # a second stop is harmless
+
+
+def test_warmer_ends_by_itself_and_ignores_failures(tmp_path):
+    target = tmp_path / "cgroup.procs"
+    target.write_text("")
+    cgroup.Warmer(str(target), interval=0.001, limit=0.01).wait()  # returns: the thread ended at its limit
+    assert target.read_text().startswith(str(os.getpid()))
+    for w in (cgroup.Warmer(None), cgroup.Warmer(str(tmp_path / "nope" / "cgroup.procs"))):
+        w.stop()
+        w.wait()  # no thread: returns at once

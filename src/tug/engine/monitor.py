@@ -34,6 +34,10 @@ from tug.engine.probe import ProbeMixin
 from tug.engine.restart import Policy, next_delay, should_restart
 from tug.engine.runstate import dumps, loads, now_rfc3339, start_ticks, write_json
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from tug.runtime.cgroup import Warmer
+
 READ = select.POLLIN | select.POLLHUP | select.POLLERR
 FDS_SPACE = socket.CMSG_SPACE(8 * 4)  # room for the fds a client may send (an exec's three)
 CHUNK = 65536
@@ -273,6 +277,8 @@ class Monitor(ProbeMixin):
             to_close = []
             master = self._receive_console(console, pid) if console is not None else -1
             code = self._wait(pid)
+            if _WARMER is not None:
+                _WARMER.stop()  # the init is in its cgroup: no more cgroup.procs writes on the way
             if code != 0:
                 raise StartFailed(self._drain_error(err_r) or f"runtime create exited {code}")
             if master >= 0:
@@ -844,17 +850,25 @@ def remove_container(cfg: dict) -> None:
         os.write(2, f"tug-monitor: removing {ctr_id[:12]}: {e}\n".encode())
 
 
+_WARMER: Warmer | None = None  # kept from the monitor's start until its container's create is done
+
+
 def _await_rundir(go_fd: int) -> str:
     """A monitor started ahead of its container (`tug run`, while the container is being created) loads what it
     will need, then waits for the run directory; EOF without one means the command gave up: leave quietly."""
     from tug.engine import runtime_fork
+    from tug.runtime import cgroup
 
     runtime_fork.preload()
+    global _WARMER
+    # the first cgroup.procs write after an idle spell waits for an RCU grace period: pay it now, while idle
+    _WARMER = cgroup.Warmer(cgroup.own_procs())
     data = bytearray()
     while chunk := os.read(go_fd, CHUNK):
         data.extend(chunk)
     os.close(go_fd)
     if not data:
+        _WARMER.stop()
         os._exit(0)
     rundir = data.decode()
     log = os.open(os.path.join(rundir, "monitor.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)

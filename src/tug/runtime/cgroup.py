@@ -220,3 +220,71 @@ class Primer:
 
 def prime(joined: Joined) -> Primer:
     return Primer(joined.own_procs)
+
+
+def own_procs(mountinfo: str = "/proc/self/mountinfo", cgroup_file: str = "/proc/self/cgroup") -> str | None:
+    """cgroup.procs of our own cgroup in the first hierarchy where that is certain (None if none is): what
+    `create` finds as `Joined.own_procs`, without planning a container's cgroup."""
+    try:
+        own = _own_paths(cgroup_file)
+        for mnt, root, fstype, opts in _mounts(mountinfo):
+            if root == "/" and _names(fstype, opts, own):
+                return os.path.normpath(mnt + "/" + _relative_base(fstype, opts, own).strip("/")) + "/cgroup.procs"
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+class Warmer:
+    """Keeps cgroup.procs writes cheap for a while: writes our own pid to our own cgroup.procs every `interval`
+    seconds (nothing moves) in a helper thread, until `stop()` or `limit` seconds have passed.
+
+    A cgroup.procs write that comes within about one RCU grace period of the previous one does not wait for a new
+    grace period (see `Primer`); so a process that will soon fork a runtime whose cgroup writes are on a container's
+    critical path (the monitor, idle while `tug run` creates the container) pays the first wait while it idles and
+    keeps the state warm until those writes are done. Best effort: any failure only costs the wait.
+
+    The write holds cgroup_mutex for as long as it waits: a mkdir in any hierarchy waits with it, so start it well
+    before the runtime needs to make its cgroup. Started before unshare(CLONE_NEWPID) or not at all."""
+
+    def __init__(self, procs_file: str | None, interval: float = 0.004, limit: float = 2.0) -> None:
+        import _thread
+
+        self.halt = _thread.allocate_lock()
+        self.halt.acquire()
+        self.done = _thread.allocate_lock()
+        self.running = False
+        if procs_file is None:
+            return
+        try:
+            fd = os.open(procs_file, os.O_WRONLY | os.O_CLOEXEC)
+        except OSError:
+            return
+        self.running = True
+        self.done.acquire()
+        _thread.start_new_thread(self._work, (fd, interval, limit))
+
+    def _work(self, fd: int, interval: float, limit: float) -> None:
+        data = str(os.getpid()).encode()
+        deadline = time.monotonic() + limit
+        try:
+            while time.monotonic() < deadline:
+                os.write(fd, data)
+                if self.halt.acquire(True, interval):
+                    break
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+            self.done.release()
+
+    def stop(self) -> None:
+        """Let the thread end after its current write (it may still be writing when this returns)."""
+        if self.running:
+            self.running = False
+            self.halt.release()
+
+    def wait(self) -> None:
+        """Until the thread is gone (after `stop`, or once `limit` passed)."""
+        self.done.acquire()
+        self.done.release()
