@@ -160,8 +160,7 @@ def _pump(sock: socket.socket, stdin: bool, out: int, err: int, detach: DetachMa
     dec = streams.Decoder()
     poll = select.poll()
     poll.register(sock.fileno(), select.POLLIN)
-    reading_stdin = stdin
-    if reading_stdin:
+    if stdin:
         poll.register(0, select.POLLIN)
     while True:
         try:
@@ -170,36 +169,57 @@ def _pump(sock: socket.socket, stdin: bool, out: int, err: int, detach: DetachMa
             continue
         for fd, _ev in events:
             if fd == 0:
-                try:
-                    data = os.read(0, 65536)
-                except OSError:
-                    data = b""
-                if not data:
+                typed = _read_stdin(detach)
+                if typed is None:
                     poll.unregister(0)
-                    reading_stdin = False
                     _sendall(sock, streams.frame(streams.STDIN_EOF))
                     continue
-                detached = False
-                if detach is not None:
-                    data, detached = detach.feed(data)
+                data, detached = typed
                 if data:
                     _sendall(sock, streams.frame(streams.STDIN, data))
                 if detached:
                     return None
                 continue
-            try:
-                chunk = sock.recv(65536)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                return None
-            for kind, payload in dec.feed(chunk):
-                if kind == streams.STDOUT:
-                    streams.write_all(out, payload)
-                elif kind == streams.STDERR:
-                    streams.write_all(err, payload)
-                elif kind == streams.EXIT:
-                    return int(payload)
+            done, code = _from_monitor(sock, dec, out, err)
+            if done:
+                return code
+
+
+def _read_stdin(detach: DetachMatcher | None) -> tuple[bytes, bool] | None:
+    """One read of what the user types: (the bytes to pass on, whether the detach keys were typed), or None at the
+    end of our stdin (or when reading it fails)."""
+    try:
+        data = os.read(0, 65536)
+    except OSError:
+        data = b""
+    if not data:
+        return None
+    if detach is None:
+        return data, False
+    return detach.feed(data)
+
+
+def _from_monitor(sock: socket.socket, dec: streams.Decoder, out: int | None,
+                  err: int | None) -> tuple[bool, int | None]:
+    """One read from the monitor's socket, its complete frames acted on: STDOUT and STDERR payloads written to `out`
+    and `err` (dropped where None: a pty carries the output), EXIT ends the session. (done, exit code): done with
+    None when the socket closed (or failed) before an EXIT frame came."""
+    try:
+        chunk = sock.recv(65536)
+    except OSError:
+        chunk = b""
+    if not chunk:
+        return True, None
+    for kind, payload in dec.feed(chunk):
+        if kind == streams.STDOUT:
+            if out is not None:
+                streams.write_all(out, payload)
+        elif kind == streams.STDERR:
+            if err is not None:
+                streams.write_all(err, payload)
+        elif kind == streams.EXIT:
+            return True, int(payload)
+    return False, None
 
 
 def _sendall(sock: socket.socket, data: bytes) -> None:
@@ -255,16 +275,11 @@ def _pty_loop(master: int, interactive: bool, detach_keys: bytes, sock: socket.s
                 return None
             for fd, _ev in events:
                 if fd == 0:
-                    try:
-                        data = os.read(0, 65536)
-                    except OSError:
-                        data = b""
-                    if not data:
+                    typed = _read_stdin(detach)
+                    if typed is None:
                         poll.unregister(0)
                         continue
-                    detached = False
-                    if detach is not None:
-                        data, detached = detach.feed(data)
+                    data, detached = typed
                     try:
                         streams.write_all(master, data)
                     except OSError:
@@ -273,17 +288,11 @@ def _pty_loop(master: int, interactive: bool, detach_keys: bytes, sock: socket.s
                         return _DETACHED
                     continue
                 if sock is not None and fd == sock.fileno():
-                    try:
-                        chunk = sock.recv(65536)
-                    except OSError:
-                        chunk = b""
-                    if not chunk:
-                        return None
-                    for kind, payload in dec.feed(chunk):
-                        if kind == streams.EXIT:
-                            if master_open:
-                                _drain_pty(master)
-                            return int(payload)
+                    done, code = _from_monitor(sock, dec, None, None)  # the output comes through the pty
+                    if done:
+                        if code is not None and master_open:
+                            _drain_pty(master)
+                        return code
                     continue
                 try:
                     data = os.read(master, 65536)
