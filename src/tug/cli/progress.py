@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
 
 from tug.engine.progress import DOWNLOADING, PUSHING, ProgressEvent
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TextIO
 
 BAR = 50
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from tug.cli import flags
 from tug.cli.common import engine, store_options
 from tug.spec.options import RunOptions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SETTINGS = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
 
@@ -218,20 +221,28 @@ def to_options(kw: dict[str, Any], detach: bool = False) -> RunOptions:
 def run(ctx: flags.Context, detach: bool, sig_proxy: bool, detach_keys: str | None, root_: str | None,
         runroot_: str | None, **kw: Any) -> int:
     """Create and run a new container from an image."""
-    from tug.engine import run as engine_run
-
     if detach and kw.get("attach"):
         raise flags.ArgumentError("Conflicting options: -a and -d", ctx)  # docker's CLI exits 1 for it
-    cidfile = _CidFile(kw.get("cidfile"))
-    keys = None
-    if detach_keys is not None:
-        from tug.engine.attach import parse_detach_keys
-
-        keys = parse_detach_keys(detach_keys)  # a bad sequence fails before anything is created
-    opts = to_options(kw, detach)
     eng = engine(ctx, root_, runroot_)
+    from tug.engine.pending import PendingMonitor
+
+    # first thing: the monitor's interpreter boots on the other CPU while this one imports the engine and creates
+    pending = PendingMonitor(str(eng.runroot), attach=not detach)
+    try:
+        from tug.engine import run as engine_run
+
+        cidfile = _CidFile(kw.get("cidfile"))
+        keys = None
+        if detach_keys is not None:
+            from tug.engine.attach import parse_detach_keys
+
+            keys = parse_detach_keys(detach_keys)  # a bad sequence fails before anything is created
+        opts = to_options(kw, detach)
+    except BaseException:
+        pending.cancel()
+        raise
     ctr, code = engine_run.run(eng, opts, sig_proxy=sig_proxy, on_event=_pull_printer(kw.get("quiet", False)),
-                               detach_keys=keys, on_created=cidfile)
+                               detach_keys=keys, on_created=cidfile, pending=pending)
     if detach:
         flags.echo(ctr.id)
     return code

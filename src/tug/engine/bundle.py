@@ -10,13 +10,13 @@ import json
 import os
 import resource
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from tug.engine import userdb
 from tug.engine.engine import Engine
 from tug.errors import Invalid, NotFound
 from tug.oci.image_config import ImageConfig
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from tug.engine.containers import Container
 

@@ -24,12 +24,12 @@ from tug.engine import containers, images
 from tug.engine.changes import apply_changes
 from tug.engine.containers import Container
 from tug.engine.engine import Engine
-from tug.engine.humanize import now_rfc3339
 from tug.engine.record import LayerBlob, stored_layers
 from tug.errors import Corrupt, Invalid, NotFound, Unavailable
 from tug.oci import mediatypes as mt
 from tug.oci.descriptor import Descriptor
 from tug.oci.digest import Digest, chain_ids
+from tug.oci.times import now_rfc3339
 from tug.records import field, record
 from tug.store.diff import Node
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from tug import records
 from tug.engine.engine import Engine
 from tug.errors import Conflict, Invalid, NotFound
 from tug.records import field, record
 from tug.spec.options import RunOptions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 if TYPE_CHECKING:  # images, registry and digests are imported by create only: `ps` and `exec` stay quick to start
     from tug.engine import images
@@ -118,9 +120,9 @@ def create(eng: Engine, opts: RunOptions, on_event: Any = None) -> Container:
     progress."""
 
     from tug.engine import bundle, images, names
-    from tug.engine.humanize import now_rfc3339
     from tug.oci.digest import chain_ids
     from tug.oci.image_config import ImageConfig
+    from tug.oci.times import now_rfc3339
 
     if os.geteuid() != 0 or eng.env.get("TUG_ROOTLESS"):  # issue 7: what a rootless container can have
         from tug.engine import rootless
@@ -228,6 +230,8 @@ def _port_key(port: str) -> tuple[int, str]:
 def _remove_files(eng: Engine, ctr_id: str) -> None:
     d = eng.container_dir(ctr_id)
     if d.exists():
+        import shutil
+
         shutil.rmtree(d)
 
 
@@ -255,6 +259,8 @@ def _remove_anonymous_volumes(eng: Engine, ctr: Container) -> None:
     for v in ctr.extra.get("anonymous_volumes", []):
         d = eng.layout.volumes / v
         if d.is_dir():
+            import shutil
+
             shutil.rmtree(d, ignore_errors=True)
 
 

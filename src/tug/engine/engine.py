@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from tug.records import field, record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from tug.store import Store
     from tug.store.content import ContentStore

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # datetime is imported where a function needs it: `tug run` records a time, parses none
+    from datetime import datetime
 
 
 def human_size(size: float, precision: int = 3) -> str:
@@ -58,6 +60,8 @@ def parse_time(text: str) -> datetime | None:
             i += 1
         t = f"{head}.{digits[:6].ljust(6, '0')}{rest[i:]}"
     try:
+        from datetime import UTC, datetime
+
         dt = datetime.fromisoformat(t)
     except ValueError:
         return None
@@ -68,10 +72,7 @@ def ago(text: str, now: datetime | None = None) -> str:
     dt = parse_time(text)
     if dt is None:
         return "N/A"
+    from datetime import UTC, datetime
+
     now = now or datetime.now(UTC)
     return human_duration(max(0.0, (now - dt).total_seconds())) + " ago"
-
-
-def now_rfc3339() -> str:
-    """Now, as docker writes times (UTC, microseconds, Z)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tug.engine.engine import Engine
 from tug.errors import Conflict, Invalid, NotFound
 from tug.oci import reference
 from tug.oci.digest import Digest, chain_ids
 from tug.oci.image_config import ImageConfig
 from tug.records import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record(frozen=True)

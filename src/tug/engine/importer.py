@@ -7,12 +7,12 @@ from typing import BinaryIO
 
 from tug.engine.changes import apply_changes
 from tug.engine.engine import Engine
-from tug.engine.humanize import now_rfc3339
 from tug.engine.layers import unpack_blob
 from tug.engine.record import record_image
 from tug.oci import mediatypes as mt
 from tug.oci.descriptor import Descriptor
 from tug.oci.image_config import ImageConfig
+from tug.oci.times import now_rfc3339
 
 _MAGIC = {b"\x1f\x8b": ("gzip", mt.OCI_LAYER_GZIP), b"\x28\xb5\x2f\xfd": ("zstd", mt.OCI_LAYER_ZSTD)}
 

@@ -10,11 +10,14 @@ import json
 import os
 import stat
 import sys
-from typing import Any
 
 from tug.errors import Invalid, NotFound
 from tug.spec.options import RunOptions
 from tug.spec.security import parse_security_opts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 INIT_NAME = "tug-init"
 # dirs a privileged container does not get from the host's /dev (docker skips the same)

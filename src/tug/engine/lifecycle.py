@@ -1,9 +1,10 @@
 """Starting, stopping, signalling and reconciling containers, each through its monitor.
 
-`start` spawns the container's monitor (double fork, setsid, a fresh small interpreter) and waits on a sync pipe
-until the runtime has started the container or failed. Later commands talk to the monitor on its attach socket
-(stop, kill, wait) and read its `state.json`; `refresh` reconciles the database with what the monitor (or, if the
-monitor was killed, the container's init process itself) says, so no container stays "running" by mistake.
+`start` spawns the container's monitor (`pending.spawn_monitor_process`: its own session, a fresh small interpreter)
+and waits on a sync pipe until the runtime has started the container or failed. Later commands talk to the monitor
+on its attach socket (stop, kill, wait) and read its `state.json`; `refresh` reconciles the database with what the
+monitor (or, if the monitor was killed, the container's init process itself) says, so no container stays "running"
+by mistake.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ import json
 import os
 import signal
 import socket
-import sys
 import time
-from typing import Any
 
 from tug.engine import runstate
 from tug.engine.containers import Container, bundle_dir, image_chain, save_state
 from tug.engine.engine import Engine
+from tug.engine.pending import PendingMonitor, monitor_argv, spawn_monitor_process
 from tug.engine.runstate import now_rfc3339
 from tug.errors import CannotInvoke, CommandNotFound, Conflict, Invalid, SystemFailure
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 ACTIVE = ("running", "paused", "restarting")
 
@@ -123,89 +127,6 @@ def monitor_config(eng: Engine, ctr: Container, attach: dict[str, Any] | None) -
     }
 
 
-def _monitor_argv() -> list[str]:
-    """The monitor runs from a sealed copy of the interpreter (`/proc/<our pid>/fd/N`, opened by the execve while we
-    wait): containers' processes forked from it never see the host's interpreter as /proc/PID/exe."""
-    from tug.runtime.launch import site_dir
-    from tug.runtime.sealed import sealed_path
-
-    code = (f"import sys; sys.path.insert(0, {site_dir()!r}); "
-            "from tug.engine.monitor import main; main()")
-    return [sealed_path(sys.executable), "-I", "-S", "-c", code]
-
-
-def _fork_monitor(argv: list[str], sync_w: int, theirs: socket.socket | None, log_path: str | None,
-                  go_r: int = -1) -> None:
-    """Double fork and setsid, then exec the monitor (`argv` + sync fd, attach fd[, go fd]); returns once the
-    intermediate child is reaped."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child execs or exits
-        try:
-            os.setsid()
-            if os.fork():
-                os._exit(0)
-            null = os.open(os.devnull, os.O_RDWR)
-            log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if log_path else null
-            os.dup2(null, 0)
-            os.dup2(log, 1)
-            os.dup2(log, 2)
-            os.set_inheritable(sync_w, True)
-            afd = -1
-            if theirs is not None:
-                afd = theirs.fileno()
-                os.set_inheritable(afd, True)
-            tail = [str(sync_w), str(afd)]
-            if go_r >= 0:
-                os.set_inheritable(go_r, True)
-                tail.append(str(go_r))
-            os.execv(argv[0], [*argv, *tail])
-        finally:
-            os._exit(127)
-    os.waitpid(pid, 0)
-
-
-class PendingMonitor:
-    """A monitor started before its container exists (`tug run`): it starts its interpreter and loads the runtime on
-    one CPU while this command creates the container on the other, then waits for its run directory.
-    `spawn_monitor(..., pending=)` hands that over; `cancel()` (or this process ending) lets it go."""
-
-    def __init__(self, eng: Engine, attach: bool) -> None:
-        go_r, self.go_w = os.pipe2(os.O_CLOEXEC)
-        self.sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
-        self.ours: socket.socket | None = None
-        theirs = None
-        if attach:
-            self.ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            # the runroot in its argv, so `ps` (and tests) can tell whose monitor it is before it has a container
-            _fork_monitor([*_monitor_argv(), f"--await:{eng.runroot}"], sync_w, theirs, None, go_r)
-        finally:
-            os.close(go_r)
-            os.close(sync_w)
-            if theirs is not None:
-                theirs.close()
-
-    def go(self, rundir: str) -> tuple[int, socket.socket | None]:
-        """Send the run directory; (the fd its report comes on, the attached socket)."""
-        try:
-            os.write(self.go_w, rundir.encode())
-        finally:
-            os.close(self.go_w)
-            self.go_w = -1
-        handed = self.sync_r, self.ours
-        self.sync_r, self.ours = -1, None  # the caller owns them now
-        return handed
-
-    def cancel(self) -> None:
-        for fd in (self.go_w, self.sync_r):
-            if fd >= 0:
-                os.close(fd)
-        self.go_w = self.sync_r = -1
-        if self.ours is not None:
-            self.ours.close()
-            self.ours = None
-
-
 def spawn_monitor(eng: Engine, ctr: Container, attach: dict[str, Any] | None,
                   pending: PendingMonitor | None = None) -> tuple[dict[str, Any], socket.socket | None]:
     """Start the container's monitor, detached (or hand its run directory to one started ahead); wait for its
@@ -230,7 +151,7 @@ def spawn_monitor(eng: Engine, ctr: Container, attach: dict[str, Any] | None,
         if attach is not None:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            _fork_monitor([*_monitor_argv(), rd], sync_w, theirs, os.path.join(rd, "monitor.log"))
+            spawn_monitor_process([*monitor_argv(), rd], sync_w, theirs, os.path.join(rd, "monitor.log"))
         finally:
             os.close(sync_w)
             if theirs is not None:

@@ -17,13 +17,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from tug.engine.containers import Container, bundle_dir
 from tug.engine.engine import Engine
 from tug.errors import Conflict, Invalid, NotFound, TugError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from tug.engine import networks
     from tug.network import ports
 
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
 
 def is_slirp(mode: str) -> bool:
-    """`--network slirp4netns[:OPTIONS]` (tug.engine.slirp)."""
+    """`--network slirp4netns[:OPTIONS]` (tug.network.slirp)."""
     return mode == "slirp4netns" or mode.startswith("slirp4netns:")
 
 
@@ -59,8 +61,8 @@ def validate(eng: Engine, ctr: Container) -> None:
         if o.publish or o.publish_all:
             raise Invalid("conflicting options: port publishing and the container type network mode")
         return
-    if is_slirp(mode):  # issue 7: a user-mode network (tug.engine.slirp)
-        from tug.engine import slirp
+    if is_slirp(mode):  # issue 7: a user-mode network (tug.network.slirp)
+        from tug.network import slirp
 
         slirp.options(mode)
         if o.publish or o.publish_all:
@@ -140,7 +142,7 @@ def attach(eng: Engine, ctr: Container) -> None:
             if mode == "none" or is_slirp(mode):
                 links.loopback_up(fd)
             if is_slirp(mode):  # issue 7: tap0 through slirp4netns, killed on release
-                from tug.engine import slirp
+                from tug.network import slirp
 
                 rec["slirp"] = slirp.start(holder.path(pid), mode)
                 write_record(eng.runroot, ctr.id, rec)

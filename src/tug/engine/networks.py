@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from tug.engine.engine import Engine
-from tug.engine.humanize import now_rfc3339
 from tug.errors import Conflict, Invalid, NotFound
 from tug.network import ipam, links, nft
+from tug.oci.times import now_rfc3339
 from tug.records import asdict, field, record
 from tug.store.locks import lock
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tug.engine import containers, lifecycle
 from tug.engine.containers import Container
 from tug.engine.engine import Engine
+from tug.engine.pending import PendingMonitor
 from tug.errors import TugError
 from tug.spec.options import RunOptions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def attach_request(opts: RunOptions) -> dict[str, object]:
@@ -20,11 +23,14 @@ def attach_request(opts: RunOptions) -> dict[str, object]:
 
 
 def run(eng: Engine, opts: RunOptions, sig_proxy: bool = True, on_event: Any = None,
-        detach_keys: bytes | None = None, on_created: Any = None) -> tuple[Container, int]:
+        detach_keys: bytes | None = None, on_created: Any = None,
+        pending: PendingMonitor | None = None) -> tuple[Container, int]:
     """Returns the container and the exit code (0 for `-d`, once the container is running). `on_created(ctr)` is
-    called between create and start (the CLI's --cidfile)."""
+    called between create and start (the CLI's --cidfile). `pending`: a monitor the caller started already (with
+    `attach=not opts.detach`); one is started here otherwise."""
     # the monitor's interpreter starts on the other CPU while this one creates the container
-    pending = lifecycle.PendingMonitor(eng, attach=not opts.detach)
+    if pending is None:
+        pending = PendingMonitor(str(eng.runroot), attach=not opts.detach)
     try:
         ctr = containers.create(eng, opts, on_event)
         if on_created is not None:

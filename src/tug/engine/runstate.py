@@ -2,14 +2,16 @@
 
 `<runroot>/containers/<id>/` holds `monitor.json` (what the monitor was asked to do), `state.json` (what it knows:
 pids with their start times, status, exit code, health; rewritten atomically on every change), `init.pid`,
-`attach.sock` and `monitor.log`. The monitor imports this module, so it stays small: no tug imports beyond `sys/`.
+`attach.sock` and `monitor.log`. The monitor imports this module, so it stays small: no tug imports beyond `sys/`
+and `oci.times`.
 """
 
 from __future__ import annotations
 
 import _json
 import os
-import time
+
+from tug.oci.times import now_rfc3339  # noqa: F401 - the monitor's, lifecycle's and probe's clock
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -18,12 +20,6 @@ if TYPE_CHECKING:
 
 def run_dir(runroot: str, ctr_id: str) -> str:
     return os.path.join(runroot, "containers", ctr_id)
-
-
-def now_rfc3339() -> str:
-    """UTC now with nanoseconds, as Go writes times (docker's json-file logs and inspect)."""
-    ns = time.time_ns()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + f".{ns % 1_000_000_000:09d}Z"
 
 
 def dumps(v: Any) -> str:

@@ -17,15 +17,17 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from tug.engine.engine import Engine
-from tug.engine.humanize import now_rfc3339
 from tug.errors import Conflict, Invalid, NotFound, SystemFailure
+from tug.oci.times import now_rfc3339
 from tug.records import replace
 from tug.store.locks import lock
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from tug.engine.containers import Container
     from tug.spec.mount_flags import MountRequest
     from tug.spec.options import RunOptions

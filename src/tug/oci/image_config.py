@@ -7,11 +7,14 @@ what tug uses.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from tug.errors import Invalid
 from tug.oci.digest import Digest
 from tug.records import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tug.errors import Invalid
 from tug.spec.host import HostFacts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # (path, type, major, minor): the nodes every container gets (the OCI "default devices")
 DEFAULT_DEVICES = (

@@ -6,8 +6,6 @@ capabilities, the capabilities decide the seccomp rules, the namespaces decide m
 
 from __future__ import annotations
 
-from typing import Any
-
 from tug.errors import Invalid
 from tug.oci.image_config import ImageConfig
 from tug.records import field, record
@@ -29,6 +27,10 @@ from tug.spec import (
 from tug.spec.host import HostFacts
 from tug.spec.options import RunOptions
 from tug.spec.sizes import ram_in_bytes
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 OCI_VERSION = "1.0.2-dev"  # what docker 20-24 write; crun 1.8 refuses "1.2.0"
 ANNOTATION_ID = "io.tug.container.id"

@@ -7,9 +7,11 @@ defaults that describe a plain cgroup-v2 amd64 host.
 
 from __future__ import annotations
 
-from typing import Any
-
 from tug.records import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 RLIM_INFINITY = 2**64 - 1  # how an unlimited rlimit is written in rlimits_hard and in config.json
 

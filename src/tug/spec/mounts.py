@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import posixpath
-from typing import Any
 
 from tug.errors import Invalid
 from tug.spec.host import HostFacts
 from tug.spec.mount_flags import MountRequest
 from tug.spec.process import INIT_PATH
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_SHM_SIZE = 64 * 1024 * 1024
 

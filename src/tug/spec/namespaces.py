@@ -8,12 +8,14 @@ namespace that the engine leaves with loopback only.
 
 from __future__ import annotations
 
-from typing import Any
-
 from tug.errors import Invalid
 from tug.records import record
 from tug.spec.host import HostFacts
 from tug.spec.options import RunOptions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record(frozen=True)

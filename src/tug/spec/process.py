@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import posixpath
-from typing import Any
 
 from tug.errors import Invalid
 from tug.oci.image_config import ImageConfig
 from tug.spec.options import RunOptions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 INIT_PATH = "/dev/init"  # where the --init binary is bind-mounted in the container
 

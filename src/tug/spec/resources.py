@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from tug.errors import Invalid
 from tug.spec.options import RunOptions
 from tug.spec.sizes import ram_in_bytes, swap_in_bytes
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MIN_MEMORY = 6 * 1024 * 1024
 CFS_PERIOD = 100_000

@@ -14,9 +14,12 @@ import json
 import os
 import re
 from functools import lru_cache
-from typing import Any
 
 from tug.errors import Invalid
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # GOARCH-style native name -> libseccomp arch
 NATIVE_TO_SECCOMP = {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tug.errors import Invalid
 from tug.records import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Every capability the kernel defines, by number (capability.h).
 ALL_CAPS = (

@@ -10,10 +10,12 @@ Pure: the subordinate-id files are given as text, the caller's ids as numbers. M
 
 from __future__ import annotations
 
-from typing import Any
-
 from tug.errors import Invalid
 from tug.records import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 RANGE_OWNER = "tug"  # the /etc/subuid user whose range `--userns=auto` uses when tug runs as root
 DEFAULT_START = 100000

@@ -15,12 +15,15 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
 
 from tug.errors import Corrupt, Invalid, NotFound
 from tug.oci.digest import Digest
 from tug.store.layout import Layout
 from tug.sys.fs import fsync_dir, link_tmpfile
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 _CHUNK = 1 << 20
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from tug.store.content import ContentStore
     from tug.store.layout import Layout

@@ -11,10 +11,10 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from tug.errors import Invalid, Unavailable
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from tug.store.layout import Layout
 

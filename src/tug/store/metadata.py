@@ -8,10 +8,10 @@ The per-table methods (`add_image`, `set_tag`, `insert_container`, ...) are mixe
 
 from __future__ import annotations
 
+import _thread  # not threading: its import is ~1 ms of every command's start-up
 import os
 import re
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,11 +69,11 @@ CREATE TABLE IF NOT EXISTS containers (
 
 _SCHEMA_NAMES = frozenset(re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", _SCHEMA))
 
-_connections: dict[tuple[int, str], tuple[sqlite3.Connection, threading.RLock]] = {}
-_registry_lock = threading.Lock()
+_connections: dict[tuple[int, str], tuple[sqlite3.Connection, _thread.RLock]] = {}
+_registry_lock = _thread.allocate_lock()
 
 
-def _connect(path: Path) -> tuple[sqlite3.Connection, threading.RLock]:
+def _connect(path: Path) -> tuple[sqlite3.Connection, _thread.RLock]:
     key = (os.getpid(), os.path.realpath(path))
     with _registry_lock:
         found = _connections.get(key)
@@ -90,7 +90,7 @@ def _connect(path: Path) -> tuple[sqlite3.Connection, threading.RLock]:
         except sqlite3.DatabaseError as e:
             raise Corrupt(f"cannot open the store database: {e}", where=str(path)) from None
         conn.row_factory = sqlite3.Row
-        found = (conn, threading.RLock())
+        found = (conn, _thread.RLock())
         _connections[key] = found
         return found
 

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 from tug.errors import Corrupt, Invalid, NotFound, Unavailable
 from tug.oci.digest import Digest
@@ -26,6 +23,10 @@ from tug.store.locks import lock
 from tug.store.metadata import Metadata
 from tug.sys import userns
 from tug.sys.fs import fsync_dir, mark_topdir, syncfs
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 SHORT_LINKS = "l"  # snapshots/l/<16 hex> -> ../<hex>/fs, used when the lowerdir list would not fit in a page
@@ -115,6 +116,9 @@ class Snapshots:
             if found is not None:
                 return found
             self._prepare_root()
+            import shutil
+            import tempfile
+
             tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{chain_id.hex}-", dir=self.root))
             try:
                 snap = self._unpack(tmp, chain_id, parent, opener, compression, diff_id)
@@ -161,6 +165,9 @@ class Snapshots:
             d = self._dir(chain_id)
             doomed = None
             if d.exists():
+                import shutil
+                import tempfile
+
                 doomed = Path(tempfile.mkdtemp(prefix=f".rm-{chain_id.hex}-", dir=self.root))
                 os.rename(d, doomed / "x")  # one atomic step out of sight, then the slow part
                 fsync_dir(self.root)
@@ -173,6 +180,8 @@ class Snapshots:
 
     def recover(self) -> list[str]:
         """Remove what crashed extractions and removals left (temp dirs whose lock is free). Returns their names."""
+        import shutil
+
         removed = []
         if not self.root.is_dir():
             return removed

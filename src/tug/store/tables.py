@@ -11,17 +11,16 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
-from typing import Any
 
 from tug.errors import Conflict, Invalid, NotFound
 from tug.oci.digest import Digest
+from tug.oci.times import now_rfc3339
 
-Row = dict[str, Any]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    Row = dict[str, Any]
 
 
 def _d(d: Digest | str) -> str:

@@ -11,7 +11,6 @@ import ctypes
 import errno
 import fcntl
 import os
-import shutil
 import stat
 
 from tug.sys.libc import check, libc
@@ -111,6 +110,8 @@ def remove_at(dirfd: int, name: str) -> None:
     if st is None:
         return
     if stat.S_ISDIR(st.st_mode):
+        import shutil
+
         shutil.rmtree(_one_component(name), dir_fd=dirfd)
     else:
         os.unlink(_one_component(name), dir_fd=dirfd)

@@ -39,7 +39,7 @@ class RunResult:
 
 
 def _container(ctr_id: str, chains: list[Digest], opts: RunOptions) -> Container:
-    from tug.engine.humanize import now_rfc3339
+    from tug.oci.times import now_rfc3339
 
     return Container(ctr_id, f"build-{ctr_id[:12]}", None, "build", now_rfc3339(), opts,
                      {"Status": "created"}, {"chain_ids": [str(c) for c in chains]})
