@@ -70,7 +70,7 @@ def release(runroot: Path, ctr_id: str) -> None:
     errors: list[Exception] = []
     h = rec.get("holder") or {}
     holder.stop(int(h.get("pid") or 0), h.get("start"))
-    s = rec.get("slirp") or {}  # --network slirp4netns (tug.engine.slirp)
+    s = rec.get("slirp") or {}  # --network slirp4netns (tug.network.slirp)
     holder.stop(int(s.get("pid") or 0), s.get("start"))
     try:
         if rec.get("ports"):  # only published ports have rules of their own (written to the record first)
