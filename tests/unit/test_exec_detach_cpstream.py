@@ -3,6 +3,7 @@ policy of `cp -` tar streams, the light lookup's defaults."""
 
 from __future__ import annotations
 
+import os
 import tarfile
 
 import pytest
@@ -10,8 +11,9 @@ import pytest
 from tug.engine import lookup
 from tug.engine.attach import DETACH_KEYS, DetachMatcher, parse_detach_keys
 from tug.engine.cp_stream import member_filter
-from tug.engine.engine import DEFAULT_ROOT, DEFAULT_RUNROOT
+from tug.engine.engine import Engine
 from tug.engine.exec import process_document
+from tug.engine.roots import DEFAULT_ROOT, store_paths
 from tug.errors import Invalid
 
 
@@ -72,8 +74,12 @@ def test_cp_member_filter():
     assert member_filter(keep_owner=True)(_member("x"), "/dest").uid == 1000
 
 
-def test_lookup_defaults_are_the_engines():
-    assert (lookup.DEFAULT_ROOT, lookup.DEFAULT_RUNROOT) == (DEFAULT_ROOT, DEFAULT_RUNROOT)
+def test_store_paths_are_the_engines(monkeypatch):
+    monkeypatch.delenv("TUG_ROOT", raising=False)
+    monkeypatch.setenv("TUG_RUNROOT", "rel/run")
+    eng = Engine.from_env()
+    assert (str(eng.root), str(eng.runroot)) == store_paths(None, None) == (DEFAULT_ROOT, os.path.abspath("rel/run"))
+    assert store_paths("/r", "/rr") == ("/r", "/rr")
 
 
 def test_lookup_without_a_database(tmp_path):

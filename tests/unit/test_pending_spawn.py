@@ -9,7 +9,8 @@ import time
 from tug.engine import pending
 
 SCRIPT = (
-    'printf "%s %s %s" "$0" "$1" "$(cut -d" " -f6 /proc/$$/stat)" >/proc/self/fd/"$0"; '  # fd numbers and our session id
+    # the fd numbers we were given and our session id, through the sync fd
+    'printf "%s %s %s" "$0" "$1" "$(cut -d" " -f6 /proc/$$/stat)" >/proc/self/fd/"$0"; '
     'echo logged; echo to-stderr >&2; read -r line || echo stdin-empty'
 )
 

@@ -35,13 +35,11 @@ def _secrets(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-DEFAULT_ROOT = "/var/lib/tug"  # Engine.from_env's default (a unit test keeps them equal)
-
-
 def store_root(ctx: flags.Context, root: str | None) -> str:
     """The store root as Engine.from_env finds it, without importing the engine (a replayed build needs no more)."""
-    obj = ctx.find_root().obj or {}
-    return os.path.abspath(root or obj.get("root") or os.environ.get("TUG_ROOT") or DEFAULT_ROOT)
+    from tug.cli.common import roots
+
+    return roots(ctx, root)[0]
 
 
 def _ssh(values: tuple[str, ...]) -> dict[str, str]:

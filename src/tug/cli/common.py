@@ -19,11 +19,18 @@ def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return flags.option("--runroot", "runroot_", default=None, hidden=True, metavar="DIR")(f)
 
 
+def roots(ctx: flags.Context, root: str | None = None, runroot: str | None = None) -> tuple[str, str]:
+    """(store root, runroot): the command's options, else the global ones, else the environment and defaults."""
+    from tug.engine.roots import store_paths
+
+    obj = ctx.find_root().obj or {}
+    return store_paths(root or obj.get("root"), runroot or obj.get("runroot"))
+
+
 def engine(ctx: flags.Context, root: str | None = None, runroot: str | None = None) -> Engine:
     from tug.engine.engine import Engine
 
-    obj = ctx.find_root().obj or {}
-    return Engine.from_env(root or obj.get("root"), runroot or obj.get("runroot"))
+    return Engine.from_env(*roots(ctx, root, runroot))
 
 
 def echo(text: str = "", err: bool = False) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tug.cli import flags
-from tug.cli.common import engine, store_options
+from tug.cli.common import engine, roots, store_options
 from tug.spec.options import RunOptions
 
 TYPE_CHECKING = False
@@ -131,14 +131,21 @@ RUN_FLAGS = [
 
 def _pull_printer(quiet: bool = False) -> Callable[..., Any] | None:
     """Pull progress of `run`/`create` goes to stderr, as docker's does (none with -q)."""
-    import sys
-
     if quiet:
         return None
+    printer = None
 
-    from tug.cli.progress import Printer
+    def on_event(event: Any) -> None:  # the progress printer is loaded only if a pull happens
+        nonlocal printer
+        if printer is None:
+            import sys
 
-    return Printer(out=sys.stderr)
+            from tug.cli.progress import Printer
+
+            printer = Printer(out=sys.stderr)
+        printer(event)
+
+    return on_event
 
 
 def _read_label_files(paths: tuple[str, ...]) -> list[str]:
@@ -223,12 +230,12 @@ def run(ctx: flags.Context, detach: bool, sig_proxy: bool, detach_keys: str | No
     """Create and run a new container from an image."""
     if detach and kw.get("attach"):
         raise flags.ArgumentError("Conflicting options: -a and -d", ctx)  # docker's CLI exits 1 for it
-    eng = engine(ctx, root_, runroot_)
     from tug.engine.pending import PendingMonitor
 
     # first thing: the monitor's interpreter boots on the other CPU while this one imports the engine and creates
-    pending = PendingMonitor(str(eng.runroot), attach=not detach)
+    pending = PendingMonitor(roots(ctx, root_, runroot_)[1], attach=not detach)
     try:
+        eng = engine(ctx, root_, runroot_)
         from tug.engine import run as engine_run
 
         cidfile = _CidFile(kw.get("cidfile"))

@@ -10,6 +10,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 
+from tug.engine.roots import DEFAULT_ROOT, DEFAULT_RUNROOT, store_paths  # noqa: F401 - defaults re-exported
 from tug.records import field, record
 
 TYPE_CHECKING = False
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
     from tug.store.metadata import Metadata
     from tug.store.snapshots import Snapshots
 
-DEFAULT_ROOT = "/var/lib/tug"
-DEFAULT_RUNROOT = "/run/tug"
 
 
 @record
@@ -32,8 +31,8 @@ class Engine:
 
     @classmethod
     def from_env(cls, root: str | None = None, runroot: str | None = None) -> Engine:
-        return cls(Path(root or os.environ.get("TUG_ROOT") or DEFAULT_ROOT).absolute(),
-                   Path(runroot or os.environ.get("TUG_RUNROOT") or DEFAULT_RUNROOT).absolute())
+        root, runroot = store_paths(root, runroot)
+        return cls(Path(root), Path(runroot))
 
     @cached_property
     def store(self) -> Store:

@@ -151,9 +151,10 @@ def prepare(eng: Engine, ctr: Container, opts: ExecOptions) -> dict[str, Any]:
 
 def exec_named(root: str | None, runroot: str | None, name: str, opts: ExecOptions) -> int:
     """`tug exec NAME ...`: through the container's monitor when it can, else through the runtime's program."""
-    from tug.engine import lookup
 
-    root, runroot = lookup.store_paths(root, runroot)
+    from tug.engine.roots import store_paths
+
+    root, runroot = store_paths(root, runroot)
     code = _through_monitor(root, runroot, name, opts)
     if code is not None:
         return code

@@ -16,14 +16,6 @@ if TYPE_CHECKING:
 
 HEX = frozenset("0123456789abcdef")
 COLUMNS = "id, name, config, state"
-DEFAULT_ROOT = "/var/lib/tug"  # as tug.engine.engine (imported there with dataclasses: too slow here); a unit
-DEFAULT_RUNROOT = "/run/tug"  # test keeps the two the same
-
-
-def store_paths(root: str | None, runroot: str | None) -> tuple[str, str]:
-    """(root, runroot) as `Engine.from_env` resolves them."""
-    return (os.path.abspath(root or os.environ.get("TUG_ROOT") or DEFAULT_ROOT),
-            os.path.abspath(runroot or os.environ.get("TUG_RUNROOT") or DEFAULT_RUNROOT))
 
 
 def find_container(root: str, ref: str) -> dict[str, Any] | None:

@@ -7,9 +7,13 @@ importing and creating the container. This module imports nothing heavy for that
 
 from __future__ import annotations
 
+import _socket  # the C module: `socket` (2 ms of imports) is loaded once the monitor is on its way
 import os
-import socket
 import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
 
 
 def monitor_argv() -> list[str]:
@@ -23,7 +27,8 @@ def monitor_argv() -> list[str]:
     return [sealed_path(sys.executable), "-I", "-S", "-c", code]
 
 
-def spawn_monitor_process(argv: list[str], sync_w: int, theirs: socket.socket | None, log_path: str | None,
+def spawn_monitor_process(argv: list[str], sync_w: int, theirs: socket.socket | _socket.socket | None,
+                          log_path: str | None,
                           go_r: int = -1) -> None:
     """Start the monitor (`argv` + sync fd, attach fd[, go fd]) in a session of its own, its stdio on /dev/null (its
     output to `log_path` if given), and return at once.
@@ -68,10 +73,10 @@ class PendingMonitor:
     def __init__(self, runroot: str, attach: bool) -> None:
         go_r, self.go_w = os.pipe2(os.O_CLOEXEC)
         self.sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
-        self.ours: socket.socket | None = None
+        self.ours: _socket.socket | None = None
         theirs = None
         if attach:
-            self.ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             # the runroot in its argv, so `ps` (and tests) can tell whose monitor it is before it has a container
             spawn_monitor_process([*monitor_argv(), f"--await:{runroot}"], sync_w, theirs, None, go_r)
@@ -88,7 +93,12 @@ class PendingMonitor:
         finally:
             os.close(self.go_w)
             self.go_w = -1
-        handed = self.sync_r, self.ours
+        ours = None
+        if self.ours is not None:
+            import socket
+
+            ours = socket.socket(fileno=self.ours.detach())
+        handed = self.sync_r, ours
         self.sync_r, self.ours = -1, None  # the caller owns them now
         return handed
 

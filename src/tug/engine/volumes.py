@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 from tug.engine.engine import Engine
@@ -117,6 +116,8 @@ def remove(eng: Engine, name: str, force: bool = False) -> None:
     using = users(eng).get(name, [])
     if using and not force:
         raise Conflict(f"remove {name}: volume is in use - [{', '.join(using)}]")
+    import shutil
+
     shutil.rmtree(_vdir(eng, name))
 
 
@@ -127,6 +128,8 @@ def prune(eng: Engine, all_: bool = False) -> list[str]:
     for meta in list_volumes(eng):
         if meta["Name"] in used or not (all_ or meta.get("Anonymous")):
             continue
+        import shutil
+
         shutil.rmtree(_vdir(eng, meta["Name"]), ignore_errors=True)
         gone.append(meta["Name"])
     return gone
@@ -137,6 +140,8 @@ def remove_anonymous(eng: Engine, ctr: Container) -> None:
     used = users(eng)
     for name in ctr.extra.get("anonymous_volumes", []):
         if not [c for c in used.get(name, []) if c != ctr.id] and _vdir(eng, name).is_dir():
+            import shutil
+
             shutil.rmtree(_vdir(eng, name), ignore_errors=True)
 
 

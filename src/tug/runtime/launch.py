@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
 
 import tug
 
 
 def site_dir() -> str:
     """The directory that holds the `tug` package (an editable checkout's src/ or site-packages)."""
-    return str(Path(tug.__file__).resolve().parent.parent)
+    return os.path.dirname(os.path.dirname(os.path.realpath(tug.__file__)))  # no pathlib: `tug run` calls this first
 
 
 def runtime_argv(python: str | None = None) -> list[str]:
