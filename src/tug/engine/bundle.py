@@ -137,7 +137,12 @@ def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
         hostname_text = hostname
     _write(d / "hostname", hostname_text + "\n")
     _write(d / "hosts", hosts)
-    resolv = host_resolv_conf(network) if not netattach.is_slirp(network) else "nameserver 10.0.2.3\n"  # issue 7
+    if netattach.is_slirp(network):  # issue 7: rootless networking answers DNS at its own address
+        from tug.network.slirp import DNS
+
+        resolv = f"nameserver {DNS}\n"
+    else:
+        resolv = host_resolv_conf(network)
     _write(d / "resolv.conf", resolv_with(resolv, opts.dns, opts.dns_search, opts.dns_options))
     if opts.rootfs:
         rootfs = str(Path(opts.rootfs).resolve())
