@@ -212,7 +212,10 @@ class Monitor(ProbeMixin):
         return os.waitstatus_to_exitcode(status)
 
     def _runtime(self, *args: str) -> tuple[int, bytes]:
-        """Run a runtime verb to the end; (exit code, stderr)."""
+        """Run a runtime verb to the end; (exit code, stderr). tug-runtime's `start` and `delete` run in this
+        process when the monitor is sealed (`inproc`): each is a few file operations, cheaper than a fork."""
+        if self.inproc and args[0] in ("start", "delete"):
+            return self._runtime_here(*args)
         null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         r, w = os.pipe2(os.O_CLOEXEC)
         try:
@@ -228,6 +231,27 @@ class Monitor(ProbeMixin):
             os.close(r)
             if w >= 0:
                 os.close(w)
+
+    def _runtime_here(self, verb: str, *rest: str) -> tuple[int, bytes]:
+        """`start ID` or `delete [--force] ID` of tug-runtime, called in-process; (exit code, its error line)."""
+        from tug.engine.monitor_exec import runtime_root
+        from tug.errors import TugError
+        from tug.runtime import delete, start
+
+        root = runtime_root(self.cfg["runtime"])
+        try:
+            if verb == "start":
+                code = start.cmd_start(root, rest[-1])
+            else:
+                code = delete.cmd_delete(root, rest[-1], force="--force" in rest)
+            return code, b""
+        except TugError as e:
+            code, text = e.exit_code, e.one_line()
+        except OSError as e:
+            code, text = 125, f"{e.filename + ': ' if e.filename else ''}{e.strerror or e}"
+        except Exception as e:  # noqa: BLE001 - as the forked verb: one line, and the monitor goes on
+            code, text = 125, f"internal error: {type(e).__name__}: {e}"
+        return code, f"tug-runtime: {text}\n".encode()
 
     def start_container(self) -> None:
         """runtime create (stdio or console socket) then start; sets init_pid. Raises StartFailed."""
