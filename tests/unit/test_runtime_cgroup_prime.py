@@ -101,3 +101,31 @@ def test_warmer_ends_by_itself_and_ignores_failures(tmp_path):
     for w in (cgroup.Warmer(None), cgroup.Warmer(str(tmp_path / "nope" / "cgroup.procs"))):
         w.stop()
         w.wait()  # no thread: returns at once
+
+
+def _cpuset_dir(d, cpus: str = "", mems: str = "") -> None:
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "cpuset.cpus").write_text(cpus)
+    (d / "cpuset.mems").write_text(mems)
+
+
+def test_cpuset_levels_a_concurrent_start_left_empty_are_filled_from_their_parents(tmp_path):
+    """Two starts under one new parent: the second may find the parent made but not yet filled (a task then cannot
+    join: ENOSPC). Every level is filled from its parent, whoever made it."""
+    mnt = tmp_path / "cpuset"
+    _cpuset_dir(mnt, "0-1\n", "0\n")
+    _cpuset_dir(mnt / "tug")  # made by the other start, not filled yet
+    _cpuset_dir(mnt / "tug" / "ctr")  # (a fake tree has no kernel to add the files to a new dir)
+    created: list[str] = []
+    cgroup._make(str(mnt), str(mnt / "tug" / "ctr"), True, created)
+    assert created == []
+    for d in (mnt / "tug", mnt / "tug" / "ctr"):
+        assert ((d / "cpuset.cpus").read_text(), (d / "cpuset.mems").read_text()) == ("0-1", "0")
+
+
+def test_remove_waits_only_for_the_containers_own_cgroup(tmp_path):
+    parent, leaf = tmp_path / "tug", tmp_path / "tug" / "ctr"
+    leaf.mkdir(parents=True)
+    (parent / "other").mkdir()  # another container's cgroup: the parent stays, at once
+    cgroup.remove([str(parent), str(leaf)], [str(leaf)], timeout=30)
+    assert parent.is_dir() and not leaf.exists()

@@ -104,23 +104,41 @@ def add(joined: Joined, pid: int) -> None:
 
 
 def _make(mnt: str, path: str, cpuset: bool, created: list[str]) -> None:
-    missing = []
-    p = path
-    while p != mnt and not os.path.isdir(p):
-        missing.append(p)
-        p = os.path.dirname(p)
-    for d in reversed(missing):
+    for attempt in range(3):  # a parent shared with a container that is ending may vanish under us: walk again
+        missing = []
+        p = path
+        while p != mnt and not os.path.isdir(p):
+            missing.append(p)
+            p = os.path.dirname(p)
         try:
-            os.mkdir(d, 0o755)
-            created.append(d)
-        except FileExistsError:
-            continue
-        if cpuset:  # a new v1 cpuset starts empty: a task cannot join until cpus and mems are set
-            for name in ("cpuset.cpus", "cpuset.mems"):
-                with open(os.path.join(os.path.dirname(d), name)) as src:
-                    value = src.read().strip()
-                with open(os.path.join(d, name), "w") as dst:
-                    dst.write(value)
+            for d in reversed(missing):
+                try:
+                    os.mkdir(d, 0o755)
+                    created.append(d)
+                except FileExistsError:
+                    continue
+            break
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+    if not cpuset:
+        return
+    # a new v1 cpuset starts empty, and a task cannot join it (ENOSPC) until its cpus and mems are set: fill each
+    # level from its parent, the ones a concurrent start made and has not filled yet included (the same values)
+    chain = []
+    p = path
+    while p != mnt and p.startswith(mnt):
+        chain.append(p)
+        p = os.path.dirname(p)
+    for d in reversed(chain):
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            with open(os.path.join(d, name)) as own:
+                if own.read().strip():
+                    continue
+            with open(os.path.join(os.path.dirname(d), name)) as src:
+                value = src.read().strip()
+            with open(os.path.join(d, name), "w") as dst:
+                dst.write(value)
 
 
 def pids(paths: list[str]) -> list[int]:
@@ -134,9 +152,11 @@ def pids(paths: list[str]) -> list[int]:
 
 
 def remove(created: list[str], paths: list[str], timeout: float = 2.0) -> None:
-    """rmdir what we created (children first); a cgroup still busy with exiting tasks is retried briefly."""
+    """rmdir what we created (children first); the container's own cgroup, still busy with exiting tasks, is
+    retried briefly; a parent we made is left at once if another container now uses it."""
+    leaves = set(paths)
     for d in reversed(created):
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (timeout if d in leaves else 0)
         while True:
             try:
                 os.rmdir(d)
