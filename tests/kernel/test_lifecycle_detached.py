@@ -204,5 +204,6 @@ def test_rm_running_needs_force(busybox_tug):
 def test_run_d_rm_removes_itself(busybox_tug):
     busybox_tug("run", "-d", "--rm", "--name", "gone", "busybox", "sh", "-c", "sleep 0.3", check=True)
     wait_until(lambda: busybox_tug("ps", "-aq").stdout == "", what="the --rm container to go")
-    assert list((busybox_tug.root / "containers").iterdir()) == []
+    # its files go right after its record
+    wait_until(lambda: list((busybox_tug.root / "containers").iterdir()) == [], what="its directory to go")
     assert_no_leftovers(busybox_tug, [])

@@ -9,6 +9,8 @@ import subprocess
 import threading
 import time
 
+from lifecycle_helpers import wait_until
+
 from conftest import TUG, mountinfo
 
 
@@ -106,9 +108,15 @@ def test_container_writes_stay_in_container(busybox_tug):
 
 
 def test_rm_removes_container(busybox_tug):
-    assert busybox_tug("run", "--rm", "busybox", "true").returncode == 0
+    assert busybox_tug("run", "--rm", "--name", "rm1", "busybox", "true").returncode == 0
+    # when `run --rm` returns the record is gone (docker's semantics): not listed, the name is free at once
     assert busybox_tug("ps", "-aq").stdout.strip() == ""
-    assert list((busybox_tug.root / "containers").iterdir()) == []
+    assert busybox_tug("create", "--name", "rm1", "busybox", "true").returncode == 0
+    assert busybox_tug("rm", "rm1").returncode == 0
+    # the files go right after (the monitor removes them once `run` has its exit code): the container's
+    # directory and the monitor's run directory
+    for d in (busybox_tug.root / "containers", busybox_tug.runroot / "containers"):
+        wait_until(lambda d=d: not d.exists() or list(d.iterdir()) == [], 10, what=f"{d} to be emptied")
 
 
 def test_run_from_rootfs_dir(busybox_store, busybox_rootfs):

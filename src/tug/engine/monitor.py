@@ -758,14 +758,19 @@ class Monitor(ProbeMixin):
                 self._finish()
 
     def _finish(self) -> bool:
+        """The end: record it, release the network (with --rm: the container's record, so its name is free and `ps
+        -a` no longer lists it), tell the attached clients, then, with --rm, remove the container's files."""
         self._end_execs()
-        self.unmount_rootfs()
+        rm = bool(self.cfg.get("rm"))
+        if not rm:
+            self.unmount_rootfs()
         self.state["Final"] = True
         self.state["Status"] = "exited"
         self.save()
         self.log.close()
-        if self.cfg.get("rm"):
-            remove_container(self.cfg)  # releases the network too
+        forgotten = False
+        if rm:
+            forgotten = remove_container(self.cfg)
         else:
             release_network(self.cfg, self.id)
         for c in list(self.clients.values()):
@@ -775,6 +780,12 @@ class Monitor(ProbeMixin):
             except OSError:
                 pass
             self._drop(c.sock.fileno())
+        if rm:
+            # after the waiting `tug run` has its exit code; killed before the end, this leaves a container
+            # directory without a record, which `tug check --repair` removes
+            self.unmount_rootfs()
+            if forgotten:
+                remove_files(self.cfg, self.rundir)
         raise SystemExit(0)
 
 # --- helpers ---------------------------------------------------------------------------------------------------
@@ -856,22 +867,36 @@ def release_network(cfg: dict, ctr_id: str) -> None:
         os.write(2, f"tug-monitor: releasing the network of {ctr_id[:12]}: {e}\n".encode())
 
 
-def remove_container(cfg: dict) -> None:
-    """`--rm`: the network, the container's row and directory, and its anonymous volumes (as docker's `--rm`).
+def remove_container(cfg: dict) -> bool:
+    """`--rm`: the network, the container's record and its anonymous volumes (as docker's `--rm`); True when the
+    record is gone (its directory is then `remove_files`' to remove).
 
     Done with `tug.store.forget` rather than the engine, whose imports would cost the waiting `tug run` tens of ms.
     """
     ctr_id, root = cfg["id"], cfg["root"]
     try:
         release_network(cfg, ctr_id)
-        from tug.store.forget import forget_container, remove_tree
+        from tug.store.forget import forget_record, remove_tree
 
-        config = forget_container(root, ctr_id)
+        config = forget_record(root, ctr_id)
         extra = (loads(config) if config else {}).get("extra") or {}
         for v in extra.get("anonymous_volumes") or []:
             remove_tree(os.path.join(root, "volumes", v))
+        return True
     except Exception as e:  # noqa: BLE001 - reported in the monitor's log; the container stays listed
         os.write(2, f"tug-monitor: removing {ctr_id[:12]}: {e}\n".encode())
+        return False
+
+
+def remove_files(cfg: dict, rundir: str) -> None:
+    """`--rm`, once the record is gone: the container's directory and this monitor's run directory."""
+    from tug.store.forget import remove_tree
+
+    for path in (os.path.join(cfg["root"], "containers", cfg["id"]), rundir):
+        try:
+            remove_tree(path)
+        except OSError as e:
+            os.write(2, f"tug-monitor: removing {path}: {e}\n".encode())
 
 
 _WARMER: Warmer | None = None  # kept from the monitor's start until its container's create is done

@@ -42,3 +42,15 @@ def forget_container(root: str, ctr_id: str) -> str | None:
     finally:
         conn.close()
     return row[0] if row else None
+
+
+def forget_record(root: str, ctr_id: str) -> str | None:
+    """Delete only the container's row (its name is free again); return its `config` JSON text (None if gone). The
+    caller removes `containers/<id>` next; a directory left without a record is what `tug check --repair` removes."""
+    conn = sqlite3.connect(os.path.join(root, "tug.db"), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        rows = conn.execute("DELETE FROM containers WHERE id = ? RETURNING config", (ctr_id,)).fetchall()
+    finally:
+        conn.close()
+    return rows[0][0] if rows else None
