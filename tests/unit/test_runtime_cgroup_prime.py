@@ -129,3 +129,19 @@ def test_remove_waits_only_for_the_containers_own_cgroup(tmp_path):
     (parent / "other").mkdir()  # another container's cgroup: the parent stays, at once
     cgroup.remove([str(parent), str(leaf)], [str(leaf)], timeout=30)
     assert parent.is_dir() and not leaf.exists()
+
+
+
+def test_planned_dirs_are_made_later_parents_first(tmp_path):
+    cpu, mem = tmp_path / "cpu", tmp_path / "memory"
+    for d in (cpu, mem):
+        d.mkdir()
+    mountinfo = (f"30 24 0:30 / {cpu} rw - cgroup cgroup rw,cpu\n"
+                 f"31 24 0:31 / {mem} rw - cgroup cgroup rw,memory\n")
+    j = plan(tmp_path, mountinfo, "3:cpu:/\n4:memory:/\n", "/tug/ctr")
+    assert j.paths == [str(cpu / "tug/ctr"), str(mem / "tug/ctr")] and j.cpusets == [False, False]
+    assert not (cpu / "tug").exists() and j.created == []  # planned only
+    (cpu / "tug").mkdir()  # a parent that exists already is not ours to remove later
+    cgroup.make_dirs(j)
+    assert j.created == [str(cpu / "tug/ctr"), str(mem / "tug"), str(mem / "tug/ctr")]
+    assert all(os.path.isdir(p) for p in j.paths)

@@ -16,6 +16,7 @@ class Joined:
         self.mounts: list[str] = []     # the hierarchy's mount point, parallel to paths
         self.created: list[str] = []    # dirs made by us, parents first
         self.own_procs: str | None = None  # cgroup.procs of our own cgroup, where that is certain (for Primer)
+        self.cpusets: list[bool] = []   # whether each hierarchy is a v1 cpuset one, parallel to paths (for make)
 
 
 def hierarchies(mountinfo: str = "/proc/self/mountinfo") -> list[tuple[str, str, str]]:
@@ -66,7 +67,7 @@ def container_path(cgroups_path: str | None, cid: str) -> str:
 def create(cgroups_path: str, mountinfo: str = "/proc/self/mountinfo",
            cgroup_file: str = "/proc/self/cgroup", make: bool = True) -> Joined:
     """Make `cgroups_path` in every hierarchy (a relative path is under the caller's own cgroup); also finds our own
-    cgroup.procs (`Joined.own_procs`) for a Primer. `make=False` only plans (tests)."""
+    cgroup.procs (`Joined.own_procs`) for a Primer. `make=False` only plans (`make_dirs` makes them later)."""
     joined = Joined()
     try:
         own = _own_paths(cgroup_file)
@@ -82,11 +83,18 @@ def create(cgroups_path: str, mountinfo: str = "/proc/self/mountinfo",
         path = os.path.normpath(mnt + "/" + rel.strip("/"))
         if not path.startswith(mnt):
             continue
-        if make:
-            _make(mnt, path, "cpuset" in opts.split(","), joined.created)
         joined.paths.append(path)
         joined.mounts.append(mnt)
+        joined.cpusets.append("cpuset" in opts.split(","))
+    if make:
+        make_dirs(joined)
     return joined
+
+
+def make_dirs(joined: Joined) -> None:
+    """Make the planned dirs (`create(make=False)`) that do not exist yet; records them in `joined.created`."""
+    for mnt, path, cpuset in zip(joined.mounts, joined.paths, joined.cpusets, strict=True):
+        _make(mnt, path, cpuset, joined.created)
 
 
 def _names(fstype: str, opts: str, own: dict[str, str]) -> bool:
@@ -199,10 +207,11 @@ class Primer:
 
     Any cgroup.procs write takes the kernel's cgroup_threadgroup_rwsem for writing, and without `favordynmods`
     the first writer after an idle spell waits for an RCU grace period (7-30 ms here); writers within about one
-    grace period of the last one do not wait. So, as soon as the container's cgroup dirs exist (the write holds
-    cgroup_mutex through its grace period, which a mkdir would wait for), a helper thread writes our own pid to
-    the cgroup.procs of the cgroup we are already in: nothing moves, and by the time the init is forked and its
-    resources written, the grace period has mostly passed. Best effort: any failure only costs the wait.
+    grace period of the last one do not wait. So, before the init is forked, a helper thread writes our own pid to
+    the cgroup.procs of the cgroup we are already in: nothing moves, and by the time the container's cgroup dirs
+    are made and its resources written, the grace period has mostly passed (the write holds cgroup_mutex through
+    its grace period, so those mkdirs wait for it, in parallel with the init's own set-up; when a `Warmer` kept
+    the writes warm there is no wait at all). Best effort: any failure only costs the wait.
 
     Start it BEFORE unshare(CLONE_NEWPID): after that the kernel refuses new threads in this process."""
 

@@ -49,7 +49,7 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
         os.umask(old)
         cg_path = cgroup.container_path((spec.get("linux") or {}).get("cgroupsPath"), cid)
         if "cgroupsPath" in (spec.get("linux") or {}) or _wants_cgroup(spec):
-            joined = cgroup.create(cg_path)
+            joined = cgroup.create(cg_path, make=False)  # made once the init is forked, while it sets up
         else:
             joined = cgroup.Joined()  # rootless, no limits: no cgroup (issue 7)
         primer = cgroup.prime(joined)  # the grace period the init's cgroup move waits for passes while we fork
@@ -84,6 +84,8 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
         for fd in to_close:
             os.close(fd)
         to_close = [ctl_w, rep_r]
+        cgroup.make_dirs(joined)
+        _tell(ctl_w, b"cg")
         from tug.sys.proc import start_time
 
         # saved before the cgroup join: that may still wait for the end of an RCU grace period
@@ -97,10 +99,7 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
         if resources:
             cgroup.apply(cg_path, joined, resources)
         cgroup.add(joined, pid)
-        try:
-            os.write(ctl_w, b"go")
-        except BrokenPipeError:
-            pass  # the init already failed; its report says why
+        _tell(ctl_w, b"go")
         os.close(ctl_w)
         to_close = [rep_r]
         reader = sync.Reader(rep_r)
@@ -126,6 +125,13 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
             cgroup.remove(joined.created, joined.paths)
         state.remove_dir(sdir)
         raise
+
+
+def _tell(ctl_w: int, word: bytes) -> None:
+    try:
+        os.write(ctl_w, word)
+    except BrokenPipeError:
+        pass  # the init already failed; its report says why
 
 
 def _wants_cgroup(spec: dict[str, Any]) -> bool:

@@ -1,6 +1,6 @@
 """The container's init: runs in the forked child of `create`, single-threaded, and ends in execve.
 
-Steps: own session, not dumpable, wait until the runtime put us in the cgroup, namespaces, rootfs and pivot_root,
+Steps: own session, not dumpable, namespaces, wait until the runtime made the cgroup dirs, rootfs and pivot_root,
 hostname, terminal, masked/read-only paths, sysctls, cwd, rlimits, command lookup (so `create` reports a
 missing command), `ready`, block on the exec fifo until `start` (not for `run`: it goes straight on), then ids,
 capabilities, seccomp, exec.
@@ -95,6 +95,7 @@ def setup_and_exec(a: InitArgs) -> None:
     if a.console_fd is not None:
         from tug.runtime import console
     fifo_fd = os.open(a.fifo, os.O_PATH | os.O_CLOEXEC) if a.wait_start else -1
+    sync.wait_for(a.ctl_r, b"cg")  # the parent made the cgroup dirs (while we did the above)
     root_fd = rootfs.prepare(spec, a.rootfs, a.bundle, a.cgroups, a.userns_fd)
     rootfs.pivot(root_fd)
     os.close(root_fd)

@@ -1,6 +1,7 @@
 """The runtime <-> init channel: two pipes with one-line messages.
 
-parent -> init: `go` once the init sits in its cgroup.
+parent -> init: `cg` once the container's cgroup dirs exist (the init bind-mounts them), `go` once the init sits in
+its cgroup.
 init -> parent: `ready` (set up, about to block on the exec fifo), `error CODE MESSAGE`. The init's end is
 close-on-exec, so EOF after `ready` means the container process was exec'd.
 """
@@ -64,6 +65,16 @@ def send(fd: int, kind: str, code: int = 0, text: str = "") -> bool:
 
 
 def wait_go(fd: int) -> None:
-    data = os.read(fd, 16)
-    if not data.startswith(b"go"):
+    wait_for(fd, b"go")
+
+
+def wait_for(fd: int, token: bytes) -> None:
+    """Read exactly `token` (the parent's messages are fixed two-byte words, written in order)."""
+    data = b""
+    while len(data) < len(token):
+        chunk = os.read(fd, len(token) - len(data))
+        if not chunk:
+            break
+        data += chunk
+    if data != token:
         os._exit(125)  # the runtime went away before the container was set up
