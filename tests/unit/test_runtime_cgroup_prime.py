@@ -145,3 +145,15 @@ def test_planned_dirs_are_made_later_parents_first(tmp_path):
     cgroup.make_dirs(j)
     assert j.created == [str(cpu / "tug/ctr"), str(mem / "tug"), str(mem / "tug/ctr")]
     assert all(os.path.isdir(p) for p in j.paths)
+
+
+def test_kept_warm_while_a_warmer_runs(tmp_path):
+    target = tmp_path / "cgroup.procs"
+    target.write_text("")
+    w = cgroup.Warmer(str(target), interval=0.001)
+    assert cgroup.kept_warm()
+    w.stop()
+    w.wait()
+    assert not cgroup.kept_warm()
+    cgroup.Warmer(str(target), interval=0.001, limit=0.005).wait()
+    assert not cgroup.kept_warm()  # ended at its limit

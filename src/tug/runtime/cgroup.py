@@ -264,6 +264,12 @@ def own_procs(mountinfo: str = "/proc/self/mountinfo", cgroup_file: str = "/proc
     return None
 
 
+def kept_warm() -> bool:
+    """Whether this process (or the one it was forked from, at the fork) runs a Warmer: cgroup.procs writes cost
+    no grace period now."""
+    return Warmer.active is not None and Warmer.active.running
+
+
 class Warmer:
     """Keeps cgroup.procs writes cheap for a while: writes our own pid to our own cgroup.procs every `interval`
     seconds (nothing moves) in a helper thread, until `stop()` or `limit` seconds have passed.
@@ -275,6 +281,8 @@ class Warmer:
 
     The write holds cgroup_mutex for as long as it waits: a mkdir in any hierarchy waits with it, so start it well
     before the runtime needs to make its cgroup. Started before unshare(CLONE_NEWPID) or not at all."""
+
+    active: Warmer | None = None
 
     def __init__(self, procs_file: str | None, interval: float = 0.004, limit: float = 2.0) -> None:
         import _thread
@@ -290,6 +298,7 @@ class Warmer:
         except OSError:
             return
         self.running = True
+        Warmer.active = self  # a runtime forked from this process while it runs sees it (kept_warm)
         self.done.acquire()
         _thread.start_new_thread(self._work, (fd, interval, limit))
 
@@ -304,6 +313,7 @@ class Warmer:
         except OSError:
             pass
         finally:
+            self.running = False
             os.close(fd)
             self.done.release()
 

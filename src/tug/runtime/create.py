@@ -48,8 +48,12 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
         os.mkfifo(os.path.join(sdir, state.FIFO), 0o622)
         os.umask(old)
         cg_path = cgroup.container_path((spec.get("linux") or {}).get("cgroupsPath"), cid)
+        # forked from a monitor that keeps cgroup.procs writes warm, the dirs are made once the init is forked,
+        # while it sets up; otherwise first, so that the primer's wait (which a mkdir would share) overlaps the
+        # init's whole set-up
+        made_later = cgroup.kept_warm()
         if "cgroupsPath" in (spec.get("linux") or {}) or _wants_cgroup(spec):
-            joined = cgroup.create(cg_path, make=False)  # made once the init is forked, while it sets up
+            joined = cgroup.create(cg_path, make=not made_later)
         else:
             joined = cgroup.Joined()  # rootless, no limits: no cgroup (issue 7)
         primer = cgroup.prime(joined)  # the grace period the init's cgroup move waits for passes while we fork
@@ -84,7 +88,8 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
         for fd in to_close:
             os.close(fd)
         to_close = [ctl_w, rep_r]
-        cgroup.make_dirs(joined)
+        if made_later:
+            cgroup.make_dirs(joined)
         _tell(ctl_w, b"cg")
         from tug.sys.proc import start_time
 
