@@ -184,5 +184,6 @@ def write(eng: Engine, ctr: Container, cfg: ImageConfig) -> dict:
     volumes.prefill(eng, ctr)  # issue 8: empty volumes get what the image has at their mount point
     ctr.extra.update({"args": spec["process"]["args"], "hostname": spec.get("hostname", hostname),
                       "rootfs": rootfs})
-    _write(bundle / "config.json", json.dumps(spec, indent=1), 0o600)
+    # compact, as runc writes it: with `indent`, json falls back from its C encoder to Python (~1.5 ms here)
+    _write(bundle / "config.json", json.dumps(spec, separators=(",", ":")), 0o600)
     return spec
