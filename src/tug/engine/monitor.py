@@ -6,7 +6,8 @@ the executable; `tug run` starts it ahead, while it creates the container, and h
     (the host's mount table never sees it);
   - runs the OCI runtime's `create` (with a console socket for `-t`, receiving the pty master; otherwise pipes for
     stdio) and `start`, and reports the outcome on a sync pipe to the command that started it. tug-runtime's verbs
-    are forked from the monitor itself (`runtime_fork`), runc or crun are executed;
+    are forked from the monitor itself (`runtime_fork`; `run -d` in one step instead of create and start, and
+    `delete` in-process), runc or crun are executed;
   - copies the container's output to the json-file log (with rotation) and to attached clients on a unix socket
     (`attach.sock` in the run directory), and their input to the container;
   - reaps the container's init, records the exit code, OOM kill and finish time in `state.json`, runs healthchecks,
@@ -266,7 +267,12 @@ class Monitor(ProbeMixin):
         cdir = -1
         err_r = -1
         try:
-            args = ["create", "--bundle", self.cfg["bundle"], "--pid-file", pid_file]
+            # tug-runtime forked here runs `run -d`: the init goes on to exec as soon as it is set up, without the
+            # exec fifo's round trip through a `start` (create's exit code also says whether the exec happened)
+            one_step = self.inproc
+            args = ["run" if one_step else "create", "--bundle", self.cfg["bundle"], "--pid-file", pid_file]
+            if one_step:
+                args.append("--detach")
             if self.tty:
                 cdir = os.open(self.rundir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
                 cpath = f"/proc/{os.getpid()}/fd/{cdir}/console.sock"
@@ -315,9 +321,10 @@ class Monitor(ProbeMixin):
             with open(pid_file) as f:
                 self.init_pid = int(f.read().strip())
             self.state["PidStart"] = start_ticks(self.init_pid)
-            code, err = self._runtime("start", self.id)
-            if code != 0:
-                raise StartFailed(runtime_message(err) or f"runtime start exited {code}")
+            if not one_step:
+                code, err = self._runtime("start", self.id)
+                if code != 0:
+                    raise StartFailed(runtime_message(err) or f"runtime start exited {code}")
         except StartFailed:
             self._close_stdio()
             self._runtime("delete", "--force", self.id)
