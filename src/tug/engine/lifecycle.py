@@ -9,10 +9,11 @@ by mistake.
 
 from __future__ import annotations
 
+# `signal` and `socket` are imported where they are used: `tug run` imports this module, and their enums and
+# selectors would cost ~2 ms of its start-up
+import _signal
 import json
 import os
-import signal
-import socket
 import time
 
 from tug.engine import runstate
@@ -24,6 +25,7 @@ from tug.errors import CannotInvoke, CommandNotFound, Conflict, Invalid, SystemF
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import socket
     from typing import Any
 
 ACTIVE = ("running", "paused", "restarting")
@@ -49,7 +51,7 @@ def run_dir(eng: Engine, ctr: Container) -> str:
     return runstate.run_dir(str(eng.runroot), ctr.id)
 
 
-def signal_number(sig: str | int | None, default: int = signal.SIGTERM) -> int:
+def signal_number(sig: str | int | None, default: int = _signal.SIGTERM) -> int:
     if sig is None or sig == "":
         return int(default)
     if isinstance(sig, int) or str(sig).isdigit():
@@ -58,6 +60,8 @@ def signal_number(sig: str | int | None, default: int = signal.SIGTERM) -> int:
     if not name.startswith("SIG"):
         name = "SIG" + name
     try:
+        import signal
+
         return int(signal.Signals[name])
     except KeyError:
         raise Invalid(f"invalid signal: {sig}") from None
@@ -149,6 +153,8 @@ def spawn_monitor(eng: Engine, ctr: Container, attach: dict[str, Any] | None,
         sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
         ours = theirs = None
         if attach is not None:
+            import socket
+
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             spawn_monitor_process([*monitor_argv(), rd], sync_w, theirs, os.path.join(rd, "monitor.log"))
@@ -231,6 +237,8 @@ def connect(eng: Engine, ctr: Container, hello: dict[str, Any] | None = None) ->
         path, dfd = runstate.connect_path(rd, "attach.sock")
     except OSError:
         raise Conflict(f"container {ctr.name} is not running") from None
+    import socket
+
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         s.connect(path)
@@ -310,8 +318,8 @@ def _stop_orphan(eng: Engine, ctr: Container, t: int, sig: int) -> None:
         while runstate.same_process(pid, ticks) and time.monotonic() < end:
             time.sleep(0.02)
         if runstate.same_process(pid, ticks):
-            sent = signal.SIGKILL
-            _kill(pid, signal.SIGKILL)
+            sent = _signal.SIGKILL
+            _kill(pid, _signal.SIGKILL)
             end = time.monotonic() + 10
             while runstate.same_process(pid, ticks) and time.monotonic() < end:
                 time.sleep(0.02)
@@ -326,15 +334,15 @@ def kill(eng: Engine, ctr: Container, sig: str | int = "SIGKILL", wait: bool = F
     refresh(eng, ctr)
     if ctr.status not in ACTIVE:
         raise Conflict(f"Cannot kill container: {ctr.name}: container {ctr.id} is not running")
-    num = signal_number(sig, signal.SIGKILL)
-    if ctr.status == "paused" and num == signal.SIGKILL:
+    num = signal_number(sig, _signal.SIGKILL)
+    if ctr.status == "paused" and num == _signal.SIGKILL:
         _thaw_after_kill = True
     else:
         _thaw_after_kill = False
     if monitor_alive(ctr):
         try:
             s = connect(eng, ctr)
-            if wait or num == signal.SIGKILL:
+            if wait or num == _signal.SIGKILL:
                 s.sendall(streams.frame(streams.KILL, str(num).encode()))
                 if _thaw_after_kill:
                     _freeze(eng, ctr, False)
@@ -352,7 +360,7 @@ def kill(eng: Engine, ctr: Container, sig: str | int = "SIGKILL", wait: bool = F
         _kill(pid, num)
         if _thaw_after_kill:
             _freeze(eng, ctr, False)
-        if wait or num == signal.SIGKILL:
+        if wait or num == _signal.SIGKILL:
             end = time.monotonic() + 10
             while runstate.same_process(pid, ticks) and time.monotonic() < end:
                 time.sleep(0.02)
