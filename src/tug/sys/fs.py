@@ -7,25 +7,15 @@ Errors are the `OSError`s the kernel gives; callers translate them (they know wh
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fcntl
 import os
 import stat
 
-from tug.sys.libc import check, libc
-
 AT_FDCWD = -100
 RENAME_NOREPLACE = 1 << 0
 RENAME_EXCHANGE = 1 << 1
 RENAME_WHITEOUT = 1 << 2
-
-_renameat2 = libc.renameat2
-_renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-_renameat2.restype = ctypes.c_int
-_syncfs = libc.syncfs
-_syncfs.argtypes = [ctypes.c_int]
-_syncfs.restype = ctypes.c_int
 FS_IOC_GETFLAGS = 0x80086601
 FS_IOC_SETFLAGS = 0x40086602
 FS_TOPDIR_FL = 0x00020000
@@ -97,11 +87,23 @@ def linkat(src_dirfd: int, src_name: str, dst_dirfd: int, dst_name: str) -> None
             follow_symlinks=False)
 
 
+def _libc_call(name: str, *args: object) -> int:
+    """libc's `name` through ctypes, loaded at the first call: the store imports this module on every command,
+    and ctypes costs ~1.3 ms of start-up that `tug run` never needs."""
+    import ctypes
+
+    from tug.sys.libc import libc
+
+    fn = getattr(libc, name)
+    fn.restype = ctypes.c_int
+    ret = fn(*args)
+    return -ctypes.get_errno() if ret == -1 else ret
+
+
 def renameat2(src_dirfd: int, src: str, dst_dirfd: int, dst: str, flags: int = 0) -> None:
-    ret = _renameat2(src_dirfd, os.fsencode(src), dst_dirfd, os.fsencode(dst), flags)
-    if ret != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err), f"{src} -> {dst}")
+    ret = _libc_call("renameat2", src_dirfd, os.fsencode(src), dst_dirfd, os.fsencode(dst), flags)
+    if ret < 0:
+        raise OSError(-ret, os.strerror(-ret), f"{src} -> {dst}")
 
 
 def remove_at(dirfd: int, name: str) -> None:
@@ -129,9 +131,13 @@ def syncfs(path: str | os.PathLike[str]) -> None:
     """Flush the whole file system that holds `path` (cheaper than an fsync per file of a large tree)."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        check(_syncfs(fd), "syncfs", str(path))
+        ret = _libc_call("syncfs", fd)
     finally:
         os.close(fd)
+    if ret < 0:
+        from tug.errors import SystemFailure
+
+        raise SystemFailure(f"syncfs: {os.strerror(-ret)}", errno=-ret, where=str(path))
 
 
 def link_tmpfile(fd: int, dest: str | os.PathLike[str]) -> None:
