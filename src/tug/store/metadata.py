@@ -8,10 +8,10 @@ The per-table methods (`add_image`, `set_tag`, `insert_container`, ...) are mixe
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # the C module: the `sqlite3` package adds only datetime adapters (~1 ms)
 import _thread  # not threading: its import is ~1 ms of every command's start-up
 import os
 import re
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
