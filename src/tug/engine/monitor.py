@@ -885,7 +885,7 @@ def remove_container(cfg: dict) -> bool:
         release_network(cfg, ctr_id)
         from tug.store.forget import forget_record, remove_tree
 
-        config = forget_record(root, ctr_id)
+        config = forget_record(root, ctr_id, monitor_pid=os.getpid())
         extra = (loads(config) if config else {}).get("extra") or {}
         for v in extra.get("anonymous_volumes") or []:
             remove_tree(os.path.join(root, "volumes", v))

@@ -7,8 +7,8 @@ rest of the store. The schema it touches is `metadata.py`'s `containers` table.
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # the C module: the `sqlite3` package adds only datetime adapters (~1 ms)
 import os
-import sqlite3
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -44,12 +44,25 @@ def forget_container(root: str, ctr_id: str) -> str | None:
     return row[0] if row else None
 
 
-def forget_record(root: str, ctr_id: str) -> str | None:
+def forget_record(root: str, ctr_id: str, monitor_pid: int | None = None, wait: float = 2.0) -> str | None:
     """Delete only the container's row (its name is free again); return its `config` JSON text (None if gone). The
-    caller removes `containers/<id>` next; a directory left without a record is what `tug check --repair` removes."""
+    caller removes `containers/<id>` next; a directory left without a record is what `tug check --repair` removes.
+
+    With `monitor_pid`, first wait (at most `wait` seconds) until the row names that monitor: the command that
+    started the container records the start (state.MonitorPid) once the monitor reported it, and a container that
+    ends at once must not lose its row before that update (the command would fail with "No such container")."""
+    import time
+
     conn = sqlite3.connect(os.path.join(root, "tug.db"), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        deadline = time.monotonic() + wait
+        while monitor_pid is not None and time.monotonic() < deadline:
+            row = conn.execute("SELECT json_extract(state, '$.MonitorPid') FROM containers WHERE id = ?",
+                               (ctr_id,)).fetchone()
+            if row is None or row[0] == monitor_pid:
+                break
+            time.sleep(0.001)
         rows = conn.execute("DELETE FROM containers WHERE id = ? RETURNING config", (ctr_id,)).fetchall()
     finally:
         conn.close()
