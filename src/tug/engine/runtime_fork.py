@@ -32,6 +32,7 @@ def preload() -> None:
     import tug.runtime.init  # noqa: F401
     import tug.runtime.jsonio  # noqa: F401
     import tug.runtime.main  # noqa: F401
+    import tug.runtime.run  # noqa: F401 - the monitor starts a container with `run -d`
     import tug.runtime.start  # noqa: F401
     import tug.sys.netif  # noqa: F401 - lo is brought up in a new network namespace
     import tug.sys.seccomp  # noqa: F401

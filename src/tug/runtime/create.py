@@ -56,7 +56,8 @@ def create(root: str, cid: str, bundle: str | None, console_socket: str | None =
             joined = cgroup.create(cg_path, make=not made_later)
         else:
             joined = cgroup.Joined()  # rootless, no limits: no cgroup (issue 7)
-        primer = cgroup.prime(joined)  # the grace period the init's cgroup move waits for passes while we fork
+        if not made_later:  # (when kept warm, the init's cgroup move waits for no grace period: nothing to prime)
+            primer = cgroup.prime(joined)  # the grace period the init's cgroup move waits for passes while we fork
         console_fd = master_sock = None
         if terminal:
             from tug.runtime import console
