@@ -27,6 +27,8 @@ def preload() -> None:
     on the container's critical path."""
     import _sha256  # noqa: F401 - the seccomp cache key
 
+    import tug.cgroups.devicefilter  # noqa: F401 - on cgroup v2, the device rules' eBPF program
+    import tug.cgroups.manager  # noqa: F401 - create writes linux.resources through it (~1 ms of imports)
     import tug.runtime.create  # noqa: F401
     import tug.runtime.delete  # noqa: F401
     import tug.runtime.init  # noqa: F401
