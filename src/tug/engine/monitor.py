@@ -213,10 +213,10 @@ class Monitor(ProbeMixin):
         return os.waitstatus_to_exitcode(status)
 
     def _runtime(self, *args: str) -> tuple[int, bytes]:
-        """Run a runtime verb to the end; (exit code, stderr). tug-runtime's `start` and `delete` run in this
-        process when the monitor is sealed (`inproc`): each is a few file operations, cheaper than a fork."""
-        if self.inproc and args[0] in ("start", "delete"):
-            return self._runtime_here(*args)
+        """Run a runtime verb to the end; (exit code, stderr). tug-runtime's `delete` runs in this process when the
+        monitor is sealed (`inproc`): a few file operations, cheaper than a fork."""
+        if self.inproc and args[0] == "delete":
+            return self._delete_here(*args[1:])
         null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         r, w = os.pipe2(os.O_CLOEXEC)
         try:
@@ -233,19 +233,14 @@ class Monitor(ProbeMixin):
             if w >= 0:
                 os.close(w)
 
-    def _runtime_here(self, verb: str, *rest: str) -> tuple[int, bytes]:
-        """`start ID` or `delete [--force] ID` of tug-runtime, called in-process; (exit code, its error line)."""
+    def _delete_here(self, *args: str) -> tuple[int, bytes]:
+        """tug-runtime's `delete [--force] ID`, called in-process; (exit code, its error line)."""
         from tug.engine.monitor_exec import runtime_root
         from tug.errors import TugError
-        from tug.runtime import delete, start
+        from tug.runtime import delete
 
-        root = runtime_root(self.cfg["runtime"])
         try:
-            if verb == "start":
-                code = start.cmd_start(root, rest[-1])
-            else:
-                code = delete.cmd_delete(root, rest[-1], force="--force" in rest)
-            return code, b""
+            return delete.cmd_delete(runtime_root(self.cfg["runtime"]), args[-1], force="--force" in args), b""
         except TugError as e:
             code, text = e.exit_code, e.one_line()
         except OSError as e:
@@ -255,7 +250,8 @@ class Monitor(ProbeMixin):
         return code, f"tug-runtime: {text}\n".encode()
 
     def start_container(self) -> None:
-        """runtime create (stdio or console socket) then start; sets init_pid. Raises StartFailed."""
+        """runtime create (stdio or console socket) then start, or tug-runtime's `run -d` for both; sets init_pid.
+        Raises StartFailed."""
         pid_file = os.path.join(self.rundir, "init.pid")
         try:
             os.unlink(pid_file)

@@ -35,7 +35,7 @@ def preload() -> None:
     import tug.runtime.jsonio  # noqa: F401
     import tug.runtime.main  # noqa: F401
     import tug.runtime.run  # noqa: F401 - the monitor starts a container with `run -d`
-    import tug.runtime.start  # noqa: F401
+    import tug.runtime.start  # noqa: F401 - which imports it once the init is forked
     import tug.sys.netif  # noqa: F401 - lo is brought up in a new network namespace
     import tug.sys.seccomp  # noqa: F401
 
