@@ -7,9 +7,9 @@ pid from ours, and the cgroup dirs). The status is never stored: it is read from
 from __future__ import annotations
 
 import os
-import time
 
 from tug.errors import Conflict, NotFound
+from tug.oci.times import now_rfc3339  # noqa: F401 - the runtime's clock (create, main)
 from tug.runtime import jsonio
 from tug.runtime.config import check_id
 
@@ -19,11 +19,6 @@ if TYPE_CHECKING:
 
 STATE_FILE = "state.json"
 FIFO = "exec.fifo"
-
-
-def now_rfc3339() -> str:
-    ns = time.time_ns()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + f".{ns % 1_000_000_000:09d}Z"
 
 
 class Container:
