@@ -51,3 +51,23 @@ def test_forget_record_waits_only_so_long(tmp_path):
     md.insert_container("a" * 64, "orphan", state={"Status": "created", "MonitorPid": 0})
     assert forget_record(str(tmp_path), "a" * 64, monitor_pid=4242, wait=0.02) is not None  # nobody recorded it
     assert md.get_container("a" * 64) is None
+
+
+def test_a_held_connection_is_closed_only_after_the_starter_ended(tmp_path):
+    """The monitor closes its connection (the last one: it checkpoints the WAL) after `tug run` has exited."""
+    import subprocess
+
+    from tug.store import forget
+
+    md = Metadata(tmp_path / "tug.db")
+    md.insert_container("a" * 64, "web")
+    from tug.store.metadata import close_all
+
+    close_all()  # this test process is no longer a user of the database
+    forget_record(str(tmp_path), "a" * 64, hold=True)
+    assert len(forget._held) == 1 and (tmp_path / "tug.db-wal").exists()
+    starter = subprocess.Popen(["sleep", "0.2"])
+    forget.release_held(starter.pid, timeout=30)
+    assert starter.poll() is not None  # it had ended when we closed
+    assert forget._held == [] and not (tmp_path / "tug.db-wal").exists()  # the last close checkpointed
+    forget.release_held(None)  # nothing held: nothing to do

@@ -789,6 +789,11 @@ class Monitor(ProbeMixin):
             self.unmount_rootfs()
             if forgotten:
                 remove_files(self.cfg, self.rundir)
+                from tug.store.forget import release_held
+
+                # our database connection is closed last, after the command that started us, if that is `tug
+                # run` and it is still waiting: then the WAL checkpoint is ours to pay
+                release_held(_STARTER if os.getppid() == _STARTER else None)
         raise SystemExit(0)
 
 # --- helpers ---------------------------------------------------------------------------------------------------
@@ -881,7 +886,7 @@ def remove_container(cfg: dict) -> bool:
         release_network(cfg, ctr_id)
         from tug.store.forget import forget_record, remove_tree
 
-        config = forget_record(root, ctr_id, monitor_pid=os.getpid())
+        config = forget_record(root, ctr_id, monitor_pid=os.getpid(), hold=True)
         extra = (loads(config) if config else {}).get("extra") or {}
         for v in extra.get("anonymous_volumes") or []:
             remove_tree(os.path.join(root, "volumes", v))
@@ -903,6 +908,9 @@ def remove_files(cfg: dict, rundir: str) -> None:
 
 
 _WARMER: Warmer | None = None  # kept from the monitor's start until its container's create is done
+
+
+_STARTER = 0  # the command that started a pending monitor (`tug run`, our parent until it exits)
 
 
 def _await_rundir(go_fd: int) -> str:
@@ -936,6 +944,8 @@ def main() -> None:
         if fd >= 0:
             os.set_inheritable(fd, False)
     if rundir.startswith("--await:"):
+        global _STARTER
+        _STARTER = os.getppid()
         rundir = _await_rundir(int(sys.argv[4]))
     with open(os.path.join(rundir, "monitor.json")) as f:
         cfg = loads(f.read())

@@ -44,13 +44,19 @@ def forget_container(root: str, ctr_id: str) -> str | None:
     return row[0] if row else None
 
 
-def forget_record(root: str, ctr_id: str, monitor_pid: int | None = None, wait: float = 2.0) -> str | None:
+_held: list[sqlite3.Connection] = []  # connections forget_record(hold=True) left open for release_held
+
+
+def forget_record(root: str, ctr_id: str, monitor_pid: int | None = None, wait: float = 2.0,
+                  hold: bool = False) -> str | None:
     """Delete only the container's row (its name is free again); return its `config` JSON text (None if gone). The
     caller removes `containers/<id>` next; a directory left without a record is what `tug check --repair` removes.
 
     With `monitor_pid`, first wait (at most `wait` seconds) until the row names that monitor: the command that
     started the container records the start (state.MonitorPid) once the monitor reported it, and a container that
-    ends at once must not lose its row before that update (the command would fail with "No such container")."""
+    ends at once must not lose its row before that update (the command would fail with "No such container").
+
+    `hold`: keep the database connection open until `release_held` (see there)."""
     import time
 
     conn = sqlite3.connect(os.path.join(root, "tug.db"), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -65,5 +71,33 @@ def forget_record(root: str, ctr_id: str, monitor_pid: int | None = None, wait: 
             time.sleep(0.001)
         rows = conn.execute("DELETE FROM containers WHERE id = ? RETURNING config", (ctr_id,)).fetchall()
     finally:
-        conn.close()
+        if hold:
+            _held.append(conn)
+        else:
+            conn.close()
     return rows[0][0] if rows else None
+
+
+def release_held(after_pid: int | None = None, timeout: float = 0.1) -> None:
+    """Close what forget_record(hold=True) kept open, once process `after_pid` has ended (at most `timeout` s).
+
+    SQLite's last connection to a database checkpoints the WAL into it when it closes (an fsync, about 1 ms here).
+    The monitor of a `tug run --rm` holds its connection until that command has exited, so the checkpoint is its
+    cost, after the fact, and not the waiting command's."""
+    if after_pid is not None and _held:
+        try:
+            pidfd = os.pidfd_open(after_pid)
+        except OSError:
+            pidfd = -1  # gone already
+        if pidfd >= 0:
+            import select
+
+            try:
+                select.select([pidfd], [], [], timeout)
+            finally:
+                os.close(pidfd)
+    while _held:
+        try:
+            _held.pop().close()
+        except sqlite3.Error:
+            pass
