@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 from tug.engine.containers import Container, bundle_dir
 from tug.engine.engine import Engine
@@ -328,7 +327,7 @@ def disconnect(eng: Engine, net_ref: str, ctr_ref: str) -> None:
     rec = read_record(eng.runroot, ctr.id)
     if rec and net.name in rec.get("endpoints", {}):
         ep = rec["endpoints"].pop(net.name)
-        ipam.AllocationTable(Path(ep["IpamDir"]), ipam.parse_subnet(ep["Subnet"]), ep["Gateway"]).release(ctr.id)
+        ipam.AllocationTable(ep["IpamDir"], ep["Subnet"], ep["Gateway"]).release(ctr.id)
         links.delete_link(ep["HostIf"])
         hosts.rewrite_in_place(str(eng.container_dir(ctr.id) / "hosts"), net.name, None)
         sync_hosts(ep)

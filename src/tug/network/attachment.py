@@ -7,31 +7,36 @@ else (no database, no engine), so the per-container monitor can call it the mome
 
 from __future__ import annotations
 
-import json
+import os
 import time
-from pathlib import Path
-from typing import Any
 
-from tug.network import holder, hosts, ipam, links, nft
+from tug.network import holder, hosts, ipam, jsonfile, links
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+# The monitor imports this module when its container ends, while `tug run --rm` waits: it keeps to os, time and
+# _json (no json, re, pathlib, typing, ipaddress or subprocess; nft is imported only for published ports).
 
 
-def record_path(runroot: Path, ctr_id: str) -> Path:
-    return Path(runroot) / "networks" / f"{ctr_id}.json"
+def record_path(runroot: str | Path, ctr_id: str) -> str:
+    return os.path.join(runroot, "networks", f"{ctr_id}.json")
 
 
-def read_record(runroot: Path, ctr_id: str) -> dict[str, Any] | None:
+def read_record(runroot: str | Path, ctr_id: str) -> dict[str, Any] | None:
     try:
-        return json.loads(record_path(runroot, ctr_id).read_text())
+        rec = jsonfile.read(record_path(runroot, ctr_id))
     except (OSError, ValueError):
         return None
+    return rec if isinstance(rec, dict) else None
 
 
-def write_record(runroot: Path, ctr_id: str, rec: dict[str, Any]) -> None:
+def write_record(runroot: str | Path, ctr_id: str, rec: dict[str, Any]) -> None:
     p = record_path(runroot, ctr_id)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(json.dumps(rec, indent=1))
-    tmp.replace(p)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    jsonfile.write(p, rec, 0o600)
 
 
 def _links_gone(names: list[str], wait: float = 0.25) -> None:
@@ -45,9 +50,13 @@ def _links_gone(names: list[str], wait: float = 0.25) -> None:
         links.delete_link(name)
 
 
+def _table(ep: dict[str, Any]) -> ipam.AllocationTable:
+    return ipam.AllocationTable(ep["IpamDir"], ep["Subnet"], ep["Gateway"])
+
+
 def sync_hosts(ep: dict[str, Any], leaving: str | None = None) -> None:
     """Rewrite this network's section in every member's hosts file (under the table's lock)."""
-    table = ipam.AllocationTable(Path(ep["IpamDir"]), ipam.parse_subnet(ep["Subnet"]), ep["Gateway"])
+    table = _table(ep)
     with table.locked() as doc:
         members = doc["allocations"]
         net = next((m.get("network") for m in members.values() if m.get("network")), None)
@@ -74,6 +83,8 @@ def release(runroot: Path, ctr_id: str) -> None:
     holder.stop(int(s.get("pid") or 0), s.get("start"))
     try:
         if rec.get("ports"):  # only published ports have rules of their own (written to the record first)
+            from tug.network import nft
+
             nft.delete_tagged(rec["table"], rec["tag"])
     except Exception as e:  # noqa: BLE001
         errors.append(e)
@@ -83,13 +94,15 @@ def release(runroot: Path, ctr_id: str) -> None:
     except Exception as e:  # noqa: BLE001
         errors.append(e)
     for ep in endpoints:
-        for step in (lambda ep=ep: ipam.AllocationTable(Path(ep["IpamDir"]), ipam.parse_subnet(ep["Subnet"]),
-                                                        ep["Gateway"]).release(ctr_id),
+        for step in (lambda ep=ep: _table(ep).release(ctr_id),
                      lambda ep=ep: sync_hosts(ep)):
             try:
                 step()
             except Exception as e:  # noqa: BLE001 - keep freeing the rest
                 errors.append(e)
-    record_path(runroot, ctr_id).unlink(missing_ok=True)
+    try:
+        os.unlink(record_path(runroot, ctr_id))
+    except FileNotFoundError:
+        pass
     if errors:
         raise errors[0]

@@ -9,14 +9,23 @@ never changes. Its path `/proc/<pid>/ns/net` is what the runtime joins. It runs 
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 
 from tug.errors import SystemFailure
-from tug.sys import ns
 from tug.sys.proc import stat_fields
 
-SLEEP = shutil.which("sleep") or "/bin/sleep"
+_SLEEP: list[str] = []
+
+
+def sleep_path() -> str:
+    """`sleep` from the usual system directories (PATH may start with many others), found once per process."""
+    if not _SLEEP:
+        found = next((p for p in ("/usr/bin/sleep", "/bin/sleep") if os.access(p, os.X_OK)), None)
+        if found is None:
+            import shutil
+
+            found = shutil.which("sleep") or "/bin/sleep"
+        _SLEEP.append(found)
+    return _SLEEP[0]
 
 
 def start_ticks(pid: int) -> int | None:
@@ -26,6 +35,9 @@ def start_ticks(pid: int) -> int | None:
 
 def spawn() -> tuple[int, int]:
     """Start a holder in a new network namespace; returns (pid, start ticks) once it runs there."""
+    from tug.sys import ns
+
+    sleep = sleep_path()
     r, w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
@@ -38,7 +50,7 @@ def spawn() -> tuple[int, int]:
                 os.dup2(null, fd)
             os.closerange(3, w)
             os.closerange(w + 1, 65536)
-            os.execv(SLEEP, [SLEEP, "infinity"])
+            os.execv(sleep, [sleep, "infinity"])
         except BaseException as e:  # noqa: BLE001 - reported to the parent
             os.write(w, (str(e) or type(e).__name__).encode())
         os._exit(127)
@@ -71,7 +83,7 @@ def stop(pid: int, ticks: int | None) -> None:
     """Kill the holder if it is still the same process, and reap it if it is our child."""
     if alive(pid, ticks):
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, 9)  # SIGKILL (the signal module is an import the monitor avoids)
         except ProcessLookupError:
             pass
     try:

@@ -9,8 +9,11 @@ through a bind mount of that inode.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 
 def _begin(net: str) -> str:

@@ -8,17 +8,19 @@ an address just freed is not reused at once (stale ARP entries).
 from __future__ import annotations
 
 import fcntl
-import ipaddress
-import json
 import os
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
 from tug.errors import Conflict, Corrupt, Invalid, Unavailable
+from tug.network import jsonfile
 
-Net = ipaddress.IPv4Network
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from ipaddress import IPv4Network as Net
+    from pathlib import Path
+    from typing import Any
+
+# ipaddress (~1 ms) is imported by the functions that parse addresses: freeing them needs none of it.
 
 # 10.88/16 first (as podman), then downwards: enough room for several stores' bridges on one host
 DEFAULT_BRIDGE_SUBNETS = tuple(f"10.{n}.0.0/16" for n in range(88, 59, -1))
@@ -26,12 +28,16 @@ DEFAULT_BRIDGE_SUBNETS = tuple(f"10.{n}.0.0/16" for n in range(88, 59, -1))
 
 def user_subnet_candidates() -> Iterator[Net]:
     """Subnets for networks created without --subnet: 10.89.0.0/24, 10.89.1.0/24, ... 10.99.255.0/24."""
+    import ipaddress
+
     for second in range(89, 100):
         for third in range(256):
             yield ipaddress.IPv4Network(f"10.{second}.{third}.0/24")
 
 
 def parse_subnet(text: str) -> Net:
+    import ipaddress
+
     try:
         net = ipaddress.IPv4Network(text, strict=False)
     except ValueError:
@@ -46,6 +52,8 @@ def default_gateway(net: Net) -> str:
 
 
 def check_gateway(net: Net, gateway: str) -> str:
+    import ipaddress
+
     try:
         gw = ipaddress.IPv4Address(gateway)
     except ValueError:
@@ -70,6 +78,8 @@ def overlapping(net: Net, in_use: Iterable[Net]) -> Net | None:
 
 def next_free(net: Net, reserved: set[str], last: str | None) -> str:
     """The first host address after `last` (wrapping) that is not reserved."""
+    import ipaddress
+
     first = int(net.network_address) + 1
     end = int(net.broadcast_address) - 1
     size = end - first + 1
@@ -90,52 +100,58 @@ def next_free(net: Net, reserved: set[str], last: str | None) -> str:
 
 def mac_for(ip: str) -> str:
     """A locally administered MAC derived from the IPv4 address, as docker does (02:42:a:b:c:d)."""
+    import ipaddress
+
     return "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(ip).packed)
 
 
 class AllocationTable:
-    """`<dir>/ipam.json`: {"subnet", "gateway", "last", "allocations": {ip: {"owner": id, ...}}}."""
+    """`<dir>/ipam.json`: {"subnet", "gateway", "last", "allocations": {ip: {"owner": id, ...}}}.
 
-    def __init__(self, directory: Path, subnet: Net, gateway: str) -> None:
-        self.dir = Path(directory)
-        self.path = self.dir / "ipam.json"
-        self.subnet = subnet
+    `subnet` may be given as text: freeing addresses (the monitor, as a container ends) never parses it."""
+
+    def __init__(self, directory: str | Path, subnet: Net | str, gateway: str) -> None:
+        self.dir = os.fspath(directory)
+        self.path = os.path.join(self.dir, "ipam.json")
+        self._subnet = subnet
         self.gateway = gateway
 
-    @contextmanager
-    def locked(self) -> Iterator[dict[str, Any]]:
-        """Exclusive access to the table; changes to the yielded dict are written back atomically."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.dir / "ipam.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            doc = self._read()
-            before = json.dumps(doc, sort_keys=True)
-            yield doc
-            if json.dumps(doc, sort_keys=True) != before:
-                self._write(doc)
-        finally:
-            os.close(fd)
+    @property
+    def subnet(self) -> Net:
+        if isinstance(self._subnet, str):
+            self._subnet = parse_subnet(self._subnet)
+        return self._subnet
 
-    def _read(self) -> dict[str, Any]:
+    def locked(self) -> _Locked:
+        """Exclusive access to the table (`with table.locked() as doc`); changes to the dict are written back
+        atomically."""
+        return _Locked(self)
+
+    def _read(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The table twice (one copy to change, one to compare with)."""
         try:
-            doc = json.loads(self.path.read_text())
+            with open(self.path, encoding="utf-8") as f:
+                text = f.read()
+            doc, before = jsonfile.loads(text), jsonfile.loads(text)
         except FileNotFoundError:
-            return {"subnet": str(self.subnet), "gateway": self.gateway, "last": None, "allocations": {}}
+            doc = {"subnet": str(self._subnet), "gateway": self.gateway, "last": None, "allocations": {}}
+            before = {}
         except (OSError, ValueError) as e:
-            raise Corrupt(f"cannot read the address table: {e}", where=str(self.path)) from None
+            raise Corrupt(f"cannot read the address table: {e}", where=self.path) from None
+        if not isinstance(doc, dict):
+            raise Corrupt("cannot read the address table: not a JSON object", where=self.path)
         doc.setdefault("allocations", {})
-        return doc
+        return doc, before
 
     def _write(self, doc: dict[str, Any]) -> None:
-        tmp = self.path.with_name(f".ipam.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True))
-        os.replace(tmp, self.path)
+        jsonfile.write(self.path, doc)
 
     def allocate(self, owner: str, requested: str | None = None, info: dict[str, Any] | None = None) -> str:
         with self.locked() as doc:
             allocs: dict[str, Any] = doc["allocations"]
             if requested:
+                import ipaddress
+
                 try:
                     addr = ipaddress.IPv4Address(requested)
                 except ValueError:
@@ -166,3 +182,31 @@ class AllocationTable:
     def entries(self) -> dict[str, dict[str, Any]]:
         with self.locked() as doc:
             return dict(doc["allocations"])
+
+
+class _Locked:
+    """The context manager of `AllocationTable.locked` (a class: contextlib costs the monitor an import)."""
+
+    def __init__(self, table: AllocationTable) -> None:
+        self.table = table
+        self.fd = -1
+        self.doc: dict[str, Any] = {}
+        self.before: dict[str, Any] = {}
+
+    def __enter__(self) -> dict[str, Any]:
+        os.makedirs(self.table.dir, exist_ok=True)
+        self.fd = os.open(os.path.join(self.table.dir, "ipam.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            self.doc, self.before = self.table._read()
+        except BaseException:
+            os.close(self.fd)
+            raise
+        return self.doc
+
+    def __exit__(self, kind: object, err: object, tb: object) -> None:
+        try:
+            if kind is None and self.doc != self.before:
+                self.table._write(self.doc)
+        finally:
+            os.close(self.fd)

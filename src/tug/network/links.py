@@ -6,13 +6,15 @@ the host's namespace, one in the container's) and no netlink library import on e
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import os
-from collections.abc import Iterable
 
 from tug.errors import SystemFailure, Unavailable
 from tug.network import netns
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import ipaddress
+    from collections.abc import Iterable
 
 IFNAME_MAX = 15
 
@@ -38,6 +40,8 @@ def link_exists(name: str) -> bool:
 
 
 def link_info(name: str) -> dict | None:
+    import json
+
     out = ip(["-j", "-d", "link", "show", "dev", name], check=False)
     try:
         items = json.loads(out) if out.strip() else []
@@ -48,6 +52,9 @@ def link_info(name: str) -> dict | None:
 
 def host_subnets() -> list[ipaddress.IPv4Network]:
     """Every IPv4 destination the host routes somewhere (all tables but `local`), to avoid when picking subnets."""
+    import ipaddress
+    import json
+
     out = ip(["-j", "-4", "route", "show", "table", "all"])
     nets = []
     for r in json.loads(out or "[]"):

@@ -10,11 +10,14 @@ changes, and a killed engine leaks nothing: the namespace (with its veth end) go
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Sequence
 
 from tug.errors import SystemFailure
 from tug.sys import ns
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Sequence
 
 SELF_NET = "/proc/thread-self/ns/net"
 
@@ -48,6 +51,8 @@ def open_path(path: str) -> int:
 def run_in(fd: int | None, argv: Sequence[str], stdin: str | None = None,
            timeout: float = 30) -> subprocess.CompletedProcess:
     """Run `argv` inside the namespace of `fd` (the host's when None); output captured as text."""
+    import subprocess
+
     def enter() -> None:
         if fd is not None:
             ns.setns(fd, ns.CLONE_NEWNET)

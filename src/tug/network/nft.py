@@ -17,11 +17,12 @@ Chains (base chains are created idempotently with `add`):
 
 from __future__ import annotations
 
-import json
-import subprocess
-from typing import Any
-
 from tug.errors import SystemFailure, Unavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from typing import Any
 
 FAMILY = "ip"
 CHAINS: dict[str, dict[str, Any]] = {
@@ -131,10 +132,14 @@ def rule_count(listing: dict[str, Any]) -> int:
 
 
 def document(cmds: list[dict[str, Any]]) -> str:
+    import json
+
     return json.dumps({"nftables": [{"metainfo": {"json_schema_version": 1}}, *cmds]})
 
 
 def _nft(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
+    import subprocess
+
     try:
         return subprocess.run(["nft", *args], input=stdin, capture_output=True, text=True, timeout=30)
     except FileNotFoundError:
@@ -154,6 +159,8 @@ def list_table(table: str) -> dict[str, Any] | None:
     r = _nft(["-j", "-a", "list", "table", FAMILY, table])
     if r.returncode != 0:
         return None  # no such table
+    import json
+
     return json.loads(r.stdout or "{}")
 
 
