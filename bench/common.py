@@ -46,6 +46,23 @@ def time_runs(cmd: list[str], runs: int, warmup: int = 2, env: dict[str, str] | 
     return out
 
 
+def time_interleaved(cmds: dict[str, tuple[list[str], dict[str, str] | None]], runs: int,
+                     warmup: int = 2) -> dict[str, list[float]]:
+    """Like time_runs for several commands at once, one run of each in turn: a change in the machine's load during
+    the bench then weighs on all of them alike, and their ratio stays fair."""
+    out: dict[str, list[float]] = {name: [] for name in cmds}
+    for i in range(warmup + runs):
+        for name, (cmd, env) in cmds.items():
+            t0 = time.perf_counter()
+            r = subprocess.run(cmd, env=env, capture_output=True)
+            dt = time.perf_counter() - t0
+            if r.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.decode()[-400:]}")
+            if i >= warmup:
+                out[name].append(dt)
+    return out
+
+
 def report(name: str, samples: list[float]) -> float:
     med = statistics.median(samples)
     print(f"{name:40s} median {med * 1000:8.1f} ms   min {min(samples) * 1000:8.1f} ms   runs {len(samples)}")
