@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
-import secrets
-import shutil
 from pathlib import Path
-from typing import Any
 
 from tug.engine.engine import Engine
 from tug.errors import Conflict, Invalid, NotFound
@@ -25,6 +23,10 @@ from tug.network import ipam, links, nft
 from tug.oci.times import now_rfc3339
 from tug.records import asdict, field, record
 from tug.store.locks import lock
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT = "bridge"
 BUILTIN = ("bridge", "host", "none")
@@ -140,7 +142,7 @@ def ensure_default(eng: Engine) -> Network:
                                                                  for s in ipam.DEFAULT_BRIDGE_SUBNETS]
             subnet = ipam.pick_subnet(cands, _subnets_in_use(eng))
             gateway = ipam.default_gateway(subnet)
-        net = Network(DEFAULT, secrets.token_hex(32), str(subnet), gateway, dev, False, now_rfc3339())
+        net = Network(DEFAULT, os.urandom(32).hex(), str(subnet), gateway, dev, False, now_rfc3339())
         _save(eng, net)
         bring_up(eng, net)
         return net
@@ -171,7 +173,7 @@ def create(eng: Engine, name: str, subnet: str | None = None, gateway: str | Non
     with lock(eng.layout, "networks"):
         if any(n.name == name for n in list_networks(eng)):
             raise Conflict(f"network with name {name} already exists")
-        net_id = secrets.token_hex(32)
+        net_id = os.urandom(32).hex()
         dev = options.get("com.docker.network.bridge.name") or f"tug-{net_id[:11]}"
         if len(dev) > links.IFNAME_MAX or not _NAME.match(dev):
             raise Invalid(f"invalid bridge name {dev!r}")
@@ -202,6 +204,8 @@ def endpoints(eng: Engine, net: Network) -> dict[str, dict[str, Any]]:
 
 
 def _teardown(eng: Engine, net: Network) -> None:
+    import shutil
+
     links.delete_link(net.bridge)
     nft.delete_tagged(table(eng), nft.net_tag(net.bridge), drop_empty_table=True)
     shutil.rmtree(net_dir(eng, net), ignore_errors=True)
