@@ -208,3 +208,30 @@ def test_twenty_concurrent_starts_get_distinct_addresses_and_clean_up(ntug):
                              text=True).stdout
     assert "tug ctr" not in listing
     assert not list((ntug.runroot / "networks").glob("*.json"))
+
+
+def _net_rules(table: str, bridge: str) -> int:
+    r = subprocess.run(["nft", "-j", "list", "table", "ip", table], capture_output=True, text=True)
+    if r.returncode != 0:
+        return 0
+    return sum(1 for item in json.loads(r.stdout)["nftables"]
+               if item.get("rule", {}).get("comment") == f"tug net {bridge}")
+
+
+def test_bridge_rules_come_back_after_a_flush_or_delete(ntug):
+    """A start lists tug's table only when the host's ruleset changed since the rules were last seen; a table
+    deleted or flushed by hand (another tool, `nft flush ruleset`) is a change, so the next start puts them back."""
+    table = bridge = ntug.prefix
+    for _ in range(2):  # the first start makes the rules, the second sees (and remembers) them in place
+        assert ntug("run", "--rm", "busybox", "true").returncode == 0
+    wanted = _net_rules(table, bridge)
+    assert wanted >= 3
+    subprocess.run(["nft", "delete", "table", "ip", table], check=True)
+    assert ntug("run", "--rm", "busybox", "true").returncode == 0
+    assert _net_rules(table, bridge) == wanted
+    assert ntug("run", "--rm", "busybox", "true").returncode == 0  # seen in place again
+    subprocess.run(["nft", "flush", "table", "ip", table], check=True)
+    assert _net_rules(table, bridge) == 0
+    r = ntug("run", "--rm", "busybox", "sh", "-c", "echo ok")
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+    assert _net_rules(table, bridge) == wanted

@@ -148,13 +148,27 @@ def ensure_default(eng: Engine) -> Network:
         return net
 
 
+def _nft_mark(eng: Engine, net: Network) -> str:
+    """`<runroot>/networks/nft.<table>.<bridge>`: when this network's rules were last seen in place."""
+    return os.path.join(eng.runroot, "networks", f"nft.{table(eng)}.{net.bridge}")
+
+
 def bring_up(eng: Engine, net: Network) -> None:
     """Create the bridge device and its nft rules if they are missing (after a reboot, or on first use)."""
     created = links.ensure_bridge(net.bridge, net.gateway, net.net.prefixlen, links.default_route_mtu())
-    listing = nft.list_table(table(eng)) if not created else None
-    if created or listing is None or not nft.tagged_handles(listing, nft.net_tag(net.bridge)):
-        nft.delete_tagged(table(eng), nft.net_tag(net.bridge))
-        nft.apply(nft.base(table(eng)) + nft.network_rules(table(eng), net.bridge, net.subnet, net.internal))
+    tbl = table(eng)
+    # The rules are listed (an nft process) only when the host's ruleset changed since they were last seen in place
+    # for this very bridge (same network, same device index, same boot): a flushed or deleted table, a removed
+    # rule or a recreated bridge all show as a change. New rules are seen (and marked) at the next start.
+    mark = _nft_mark(eng, net)
+    seen = None if created else nft.stamp(f"{net.id} {links.ifindex(net.bridge)}")
+    if seen is None or not nft.has_mark(mark, seen):
+        listing = nft.list_table(tbl) if not created else None
+        if created or listing is None or not nft.tagged_handles(listing, nft.net_tag(net.bridge)):
+            nft.delete_tagged(tbl, nft.net_tag(net.bridge))
+            nft.apply(nft.base(tbl) + nft.network_rules(tbl, net.bridge, net.subnet, net.internal))
+        elif seen is not None:
+            nft.set_mark(mark, seen)
     if not net.internal and links.get_sysctl("net.ipv4.ip_forward") != "1":
         # outbound NAT needs forwarding, as docker turns it on; internal networks never need it
         links.set_sysctl("net.ipv4.ip_forward", "1")
@@ -206,6 +220,10 @@ def endpoints(eng: Engine, net: Network) -> dict[str, dict[str, Any]]:
 def _teardown(eng: Engine, net: Network) -> None:
     import shutil
 
+    try:
+        os.unlink(_nft_mark(eng, net))
+    except FileNotFoundError:
+        pass
     links.delete_link(net.bridge)
     nft.delete_tagged(table(eng), nft.net_tag(net.bridge), drop_empty_table=True)
     shutil.rmtree(net_dir(eng, net), ignore_errors=True)

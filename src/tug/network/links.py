@@ -39,6 +39,14 @@ def link_exists(name: str) -> bool:
     return os.path.exists(f"/sys/class/net/{name}")
 
 
+def ifindex(name: str) -> int | None:
+    try:
+        with open(f"/sys/class/net/{name}/ifindex") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
 def link_info(name: str) -> dict | None:
     import json
 

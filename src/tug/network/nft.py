@@ -18,6 +18,7 @@ Chains (base chains are created idempotently with `add`):
 from __future__ import annotations
 
 from tug.errors import SystemFailure, Unavailable
+from tug.sys import nfgen
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -181,3 +182,37 @@ def delete_tagged(table: str, tag: str, drop_empty_table: bool = False) -> None:
         except SystemFailure:
             if attempt:
                 raise
+
+
+def stamp(key: str) -> str | None:
+    """What to remember once rules described by `key` were seen in place: the key, this boot and the ruleset's
+    generation now (read BEFORE looking at the rules: a change made while they are listed shows next time). None
+    when the kernel does not tell its generation."""
+    gen = nfgen.generation()
+    if gen is None:
+        return None
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+    except OSError:
+        return None
+    return f"{key} {boot} {gen}"
+
+
+def has_mark(path: str, expected: str) -> bool:
+    """True when `path` holds `expected`: nothing in the host's ruleset changed since the rules were seen."""
+    try:
+        with open(path) as f:
+            return f.read() == expected
+    except OSError:
+        return False
+
+
+def set_mark(path: str, value: str) -> None:
+    import os
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(value)
+    os.replace(tmp, path)
