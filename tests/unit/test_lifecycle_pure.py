@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tug.engine import health, listing, logs, restart, runstate, streams
+from tug import jsontext
+from tug.engine import health, listing, logs, restart, streams
 from tug.engine.containers import Container
 from tug.engine.monitor import failure_code, runtime_message
 from tug.errors import Invalid
@@ -207,8 +208,8 @@ def test_runtime_messages_to_exit_codes():
 
 def test_monitor_json_codec_matches_json():
     doc = {"a": [1, 2.5, None, True, False], "s": "quote \" é \n", "n": {"x": {}}}
-    text = runstate.dumps(doc)
+    text = jsontext.dumps(doc)
     assert json.loads(text) == doc
-    assert runstate.loads(text) == doc
+    assert jsontext.loads(text) == doc
     with pytest.raises(ValueError):
-        runstate.loads("{} x")
+        jsontext.loads("{} x")

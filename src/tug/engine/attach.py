@@ -14,7 +14,8 @@ import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tug.engine import runstate, streams
+from tug import jsontext
+from tug.engine import streams
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -332,7 +333,7 @@ def relay_exec_tty(sock: socket.socket, rundir: str, process: bytes, interactive
     try:
         srv.bind(path)
         srv.listen(1)
-        head = runstate.dumps({"detach": False, "console": path}).encode()
+        head = jsontext.dumps({"detach": False, "console": path}).encode()
         sock.sendall(streams.frame(streams.EXEC, head + b"\n" + process))
         poll = select.poll()
         poll.register(srv.fileno(), select.POLLIN)

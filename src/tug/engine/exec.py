@@ -20,6 +20,7 @@ import _signal
 import os
 import struct
 
+from tug import jsontext
 from tug.engine import runstate, streams
 from tug.errors import Conflict, Invalid
 
@@ -176,7 +177,7 @@ def _through_monitor(root: str, runroot: str, name: str, opts: ExecOptions) -> i
     if row is None:
         return None
     try:
-        if runstate.loads(row["state"] or "{}").get("Status") != "running":  # paused, restarting, exited...
+        if jsontext.loads(row["state"] or "{}").get("Status") != "running":  # paused, restarting, exited...
             return None
     except ValueError:
         return None
@@ -187,7 +188,7 @@ def _through_monitor(root: str, runroot: str, name: str, opts: ExecOptions) -> i
     _check(opts)
     try:
         with open(os.path.join(root, "containers", cid, "bundle", "config.json")) as f:
-            spec = runstate.loads(f.read())
+            spec = jsontext.loads(f.read())
     except (OSError, ValueError):
         return None
     process = _document(spec["process"], opts, int(st["Pid"]), dict(os.environ))
@@ -199,7 +200,7 @@ def _through_monitor(root: str, runroot: str, name: str, opts: ExecOptions) -> i
         if opts.tty:
             from tug.engine import attach
 
-            return attach.relay_exec_tty(sock, rd, runstate.dumps(process).encode(), opts.interactive,
+            return attach.relay_exec_tty(sock, rd, jsontext.dumps(process).encode(), opts.interactive,
                                          attach.DETACH_KEYS if opts.detach_keys is None else opts.detach_keys,
                                          opts.detach)
         head = {"detach": opts.detach, "console": None}
@@ -286,7 +287,7 @@ def _stdio(interactive: bool) -> list[int]:
 def _send_exec(sock: Any, head: dict[str, Any], process: dict[str, Any], fds: list[int]) -> None:
     import _socket
 
-    frame = streams.frame(streams.EXEC, runstate.dumps(head).encode() + b"\n" + runstate.dumps(process).encode())
+    frame = streams.frame(streams.EXEC, jsontext.dumps(head).encode() + b"\n" + jsontext.dumps(process).encode())
     anc = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("3i", *fds[:3]))] if fds else []
     sent = sock.sendmsg([frame], anc)
     if sent < len(frame):

@@ -16,12 +16,13 @@ import json
 import os
 import time
 
+from tug import jsontext
 from tug.engine import runstate
 from tug.engine.containers import Container, bundle_dir, image_chain, save_state
 from tug.engine.engine import Engine
 from tug.engine.pending import PendingMonitor, monitor_argv, spawn_monitor_process
-from tug.engine.runstate import now_rfc3339
 from tug.errors import CannotInvoke, CommandNotFound, Conflict, Invalid, SystemFailure
+from tug.oci.times import now_rfc3339
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ def monitor_config(eng: Engine, ctr: Container, attach: dict[str, Any] | None) -
         from tug.engine.health import probe_args
 
         probe = process_document(spec["process"], probe_args(health["test"]))
-        runstate.write_json(os.path.join(rd, "probe.json"), probe)
+        jsontext.write_file(os.path.join(rd, "probe.json"), probe)
     return {
         "id": ctr.id, "name": ctr.name, "root": str(eng.root), "runroot": str(eng.runroot),
         "runtime": runtime_cmd(eng, runtime=o.runtime), "inproc": o.runtime in ("", "tug", "tug-runtime", None),
@@ -144,7 +145,7 @@ def spawn_monitor(eng: Engine, ctr: Container, attach: dict[str, Any] | None,
             pass
     eng.runtime_root.mkdir(parents=True, exist_ok=True)
     cfg = monitor_config(eng, ctr, attach)
-    runstate.write_json(os.path.join(rd, "monitor.json"), cfg)
+    jsontext.write_file(os.path.join(rd, "monitor.json"), cfg)
     if pending is not None and (attach is not None) == (pending.ours is not None):
         sync_r, ours = pending.go(rd)
     else:

@@ -33,7 +33,9 @@ from tug.engine.health import HealthState
 from tug.engine.logs import JsonFileWriter
 from tug.engine.probe import ProbeMixin
 from tug.engine.restart import Policy, next_delay, should_restart
-from tug.engine.runstate import dumps, loads, now_rfc3339, start_ticks, write_json
+from tug.engine.runstate import start_ticks
+from tug.jsontext import dumps, loads, write_file
+from tug.oci.times import now_rfc3339
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -401,7 +403,7 @@ class Monitor(ProbeMixin):
         self.stdin_eof = False
 
     def save(self) -> None:
-        write_json(os.path.join(self.rundir, "state.json"), self.state)
+        write_file(os.path.join(self.rundir, "state.json"), self.state)
 
     # --- the loop ----------------------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import _signal as signal
 import os
 import time
 
-from tug.engine.runstate import now_rfc3339
+from tug.oci.times import now_rfc3339
 
 READ = 1 | 8 | 16  # POLLIN | POLLERR | POLLHUP
 CHUNK = 65536

@@ -3,15 +3,14 @@
 `<runroot>/containers/<id>/` holds `monitor.json` (what the monitor was asked to do), `state.json` (what it knows:
 pids with their start times, status, exit code, health; rewritten atomically on every change), `init.pid`,
 `attach.sock` and `monitor.log`. The monitor imports this module, so it stays small: no tug imports beyond `sys/`
-and `oci.times`.
+and `jsontext`.
 """
 
 from __future__ import annotations
 
-import _json
 import os
 
-from tug.oci.times import now_rfc3339  # noqa: F401 - the monitor's, lifecycle's and probe's clock
+from tug import jsontext
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,62 +21,10 @@ def run_dir(runroot: str, ctr_id: str) -> str:
     return os.path.join(runroot, "containers", ctr_id)
 
 
-def dumps(v: Any) -> str:
-    """JSON text of plain data (dict, list, str, int, float, bool, None)."""
-    if isinstance(v, str):
-        return _json.encode_basestring(v)
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{_json.encode_basestring(str(k))}: {dumps(x)}" for k, x in v.items()) + "}"
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(dumps(x) for x in v) + "]"
-    raise TypeError(f"cannot encode {type(v).__name__} as JSON")
-
-
-class _Context:
-    strict = True
-    object_hook = None
-    object_pairs_hook = None
-    parse_float = float
-    parse_int = int
-    parse_constant = None
-    memo: dict = {}
-
-
-_scan = _json.make_scanner(_Context())
-
-
-def loads(text: str) -> Any:
-    i = 0
-    while i < len(text) and text[i] in " \t\r\n":
-        i += 1
-    try:
-        value, end = _scan(text, i)
-    except StopIteration:
-        raise ValueError("invalid JSON") from None
-    if text[end:].strip():
-        raise ValueError("extra data after JSON")
-    return value
-
-
-def write_json(path: str, doc: dict[str, Any]) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        f.write(dumps(doc))
-    os.replace(tmp, path)
-
-
 def read_json(path: str) -> dict[str, Any] | None:
+    """The document in `path`, None when it is missing or not JSON (a monitor may be rewriting it)."""
     try:
-        with open(path) as f:
-            return loads(f.read())
+        return jsontext.read_file(path)
     except (OSError, ValueError):
         return None
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import time
 
-from tug.network import holder, hosts, ipam, jsonfile, links
+from tug import jsontext
+from tug.network import holder, hosts, ipam, links
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ def record_path(runroot: str | Path, ctr_id: str) -> str:
 
 def read_record(runroot: str | Path, ctr_id: str) -> dict[str, Any] | None:
     try:
-        rec = jsonfile.read(record_path(runroot, ctr_id))
+        rec = jsontext.read_file(record_path(runroot, ctr_id))
     except (OSError, ValueError):
         return None
     return rec if isinstance(rec, dict) else None
@@ -36,7 +37,7 @@ def read_record(runroot: str | Path, ctr_id: str) -> dict[str, Any] | None:
 def write_record(runroot: str | Path, ctr_id: str, rec: dict[str, Any]) -> None:
     p = record_path(runroot, ctr_id)
     os.makedirs(os.path.dirname(p), exist_ok=True)
-    jsonfile.write(p, rec, 0o600)
+    jsontext.write_file(p, rec, 0o600)
 
 
 def _links_gone(names: list[str], wait: float = 0.25) -> None:

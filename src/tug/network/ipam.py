@@ -10,8 +10,8 @@ from __future__ import annotations
 import fcntl
 import os
 
+from tug import jsontext
 from tug.errors import Conflict, Corrupt, Invalid, Unavailable
-from tug.network import jsonfile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ class AllocationTable:
         try:
             with open(self.path, encoding="utf-8") as f:
                 text = f.read()
-            doc, before = jsonfile.loads(text), jsonfile.loads(text)
+            doc, before = jsontext.loads(text), jsontext.loads(text)
         except FileNotFoundError:
             doc = {"subnet": str(self._subnet), "gateway": self.gateway, "last": None, "allocations": {}}
             before = {}
@@ -144,7 +144,7 @@ class AllocationTable:
         return doc, before
 
     def _write(self, doc: dict[str, Any]) -> None:
-        jsonfile.write(self.path, doc)
+        jsontext.write_file(self.path, doc)
 
     def allocate(self, owner: str, requested: str | None = None, info: dict[str, Any] | None = None) -> str:
         with self.locked() as doc:
