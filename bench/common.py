@@ -46,13 +46,21 @@ def time_runs(cmd: list[str], runs: int, warmup: int = 2, env: dict[str, str] | 
     return out
 
 
-def time_interleaved(cmds: dict[str, tuple[list[str], dict[str, str] | None]], runs: int,
-                     warmup: int = 2) -> dict[str, list[float]]:
-    """Like time_runs for several commands at once, one run of each in turn: a change in the machine's load during
-    the bench then weighs on all of them alike, and their ratio stays fair."""
+def time_interleaved(cmds: dict[str, tuple[list[str], dict[str, str] | None]], runs: int, warmup: int = 2,
+                     gap: float = 0.0) -> dict[str, list[float]]:
+    """Like time_runs for several commands at once, in rounds: one run of each per round, the order rotating, so a
+    change in the machine's load weighs on all of them alike and none always follows the same other.
+
+    `gap` seconds of quiet before each run (runtime_bench: a cgroup.procs write right after another one, from
+    whichever runtime, skips the RCU grace period a first write waits for, so back-to-back runs would favour one
+    another)."""
     out: dict[str, list[float]] = {name: [] for name in cmds}
+    names = list(cmds)
     for i in range(warmup + runs):
-        for name, (cmd, env) in cmds.items():
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            cmd, env = cmds[name]
+            if gap:
+                time.sleep(gap)
             t0 = time.perf_counter()
             r = subprocess.run(cmd, env=env, capture_output=True)
             dt = time.perf_counter() - t0

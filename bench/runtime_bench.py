@@ -21,11 +21,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import have, report  # noqa: E402
+from common import have, report, time_interleaved  # noqa: E402
 
 from tug.runtime.launch import runtime_argv, site_dir  # noqa: E402
 from tug.runtime.sealed import sealed_argv  # noqa: E402
@@ -45,26 +44,6 @@ def make_bundle(base: Path, args: list[str], resources: bool = True) -> Path:
         spec["linux"].pop("resources", None)
     (bundle / "config.json").write_text(json.dumps(spec))
     return bundle
-
-
-def interleaved(cmds: dict[str, list[str]], runs: int, warmup: int = 3, gap: float = 0.05) -> dict[str, list[float]]:
-    """Wall-clock seconds of each command, run in rounds (one run of each per round, rotating the order).
-
-    `gap` seconds of quiet before each run: a cgroup.procs write right after another one (from whichever runtime)
-    skips the RCU grace period a first write waits for, so back-to-back runs would favour one another."""
-    out: dict[str, list[float]] = {name: [] for name in cmds}
-    names = list(cmds)
-    for i in range(warmup + runs):
-        for name in names[i % len(names):] + names[:i % len(names)]:
-            time.sleep(gap)
-            t0 = time.perf_counter()
-            r = subprocess.run(cmds[name], capture_output=True)
-            dt = time.perf_counter() - t0
-            if r.returncode != 0:
-                raise RuntimeError(f"{name} failed ({r.returncode}): {r.stderr.decode()[-400:]}")
-            if i >= warmup:
-                out[name].append(dt)
-    return out
 
 
 def main() -> int:
@@ -94,7 +73,8 @@ def main() -> int:
             if r.returncode != 0:
                 print(f"{name}: skipped ({r.stderr.decode().strip().splitlines()[-1:] or r.returncode})")
                 del cmds[name]
-        samples = interleaved(cmds, opts.runs, warmup=3, gap=opts.gap)
+        samples = time_interleaved({name: (cmd, None) for name, cmd in cmds.items()}, opts.runs, warmup=3,
+                                   gap=opts.gap)
         medians = {name: report(f"{name} run", s) for name, s in samples.items()}
         if "tug-runtime" in medians:
             for peer in ("runc", "crun"):
