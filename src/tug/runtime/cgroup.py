@@ -202,6 +202,16 @@ def apply(cgroups_path: str, joined: Joined, resources: dict) -> list[str]:
     return for_host().load(cgroups_path, joined.created).apply(with_default_devices(resources))
 
 
+def _open_procs(procs_file: str | None) -> int:
+    """A write fd on our own cgroup.procs for Primer and Warmer, or -1 (best effort: no fd, no early write)."""
+    if procs_file is None:
+        return -1
+    try:
+        return os.open(procs_file, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        return -1
+
+
 class Primer:
     """Starts the RCU grace period that the init's move into its cgroup would otherwise wait for, early.
 
@@ -219,11 +229,8 @@ class Primer:
         import _thread
 
         self.done = _thread.allocate_lock()
-        if procs_file is None:
-            return
-        try:
-            fd = os.open(procs_file, os.O_WRONLY | os.O_CLOEXEC)
-        except OSError:
+        fd = _open_procs(procs_file)
+        if fd < 0:
             return
         started = _thread.allocate_lock()
         started.acquire()
@@ -291,11 +298,8 @@ class Warmer:
         self.halt.acquire()
         self.done = _thread.allocate_lock()
         self.running = False
-        if procs_file is None:
-            return
-        try:
-            fd = os.open(procs_file, os.O_WRONLY | os.O_CLOEXEC)
-        except OSError:
+        fd = _open_procs(procs_file)
+        if fd < 0:
             return
         self.running = True
         Warmer.active = self  # a runtime forked from this process while it runs sees it (kept_warm)
