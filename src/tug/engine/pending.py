@@ -28,8 +28,7 @@ def monitor_argv() -> list[str]:
 
 
 def spawn_monitor_process(argv: list[str], sync_w: int, theirs: socket.socket | _socket.socket | None,
-                          log_path: str | None,
-                          go_r: int = -1) -> None:
+                          log_path: str | None, go_r: int = -1) -> None:
     """Start the monitor (`argv` + sync fd, attach fd[, go fd]) in a session of its own, its stdio on /dev/null (its
     output to `log_path` if given), and return at once.
 
