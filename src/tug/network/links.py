@@ -1,7 +1,9 @@
-"""Links and routes through iproute2's `ip` (JSON output, batch input): bridges, veth pairs, addresses, routes.
+"""Bridges, veth pairs, addresses and routes: made over rtnetlink (tug.sys.rtnl), read from /sys, /proc or `ip -j`.
 
-`ip -b -` applies a whole list of changes in one process, so wiring a container costs two short commands (one in
-the host's namespace, one in the container's) and no netlink library import on every start.
+Wiring a container starts no process: one RTM_NEWLINK makes the veth pair (host end on the bridge and up, the peer
+created inside the container's namespace with its MAC), and a netlink socket opened in that namespace brings the
+loopback and the peer up, adds the address and the default route. iproute2's `ip` is left for the JSON reads done
+when a network is created (host routes, a bridge's address).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from tug.network import netns
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ipaddress
-    from collections.abc import Iterable
 
 IFNAME_MAX = 15
+
+# tug.sys.rtnl (with _socket) is imported by the functions that change links: the container monitor imports this
+# module to release a container and, most of the time, changes nothing.
 
 
 def ip(args: list[str], fd: int | None = None, stdin: str | None = None, check: bool = True) -> str:
@@ -27,12 +31,6 @@ def ip(args: list[str], fd: int | None = None, stdin: str | None = None, check: 
     if check and r.returncode != 0:
         raise SystemFailure(f"ip {' '.join(args)}: {r.stderr.strip() or 'failed'}", where="ip")
     return r.stdout
-
-
-def batch(lines: Iterable[str], fd: int | None = None) -> None:
-    text = "".join(line + "\n" for line in lines)
-    if text:
-        ip(["-b", "-"], fd, text)
 
 
 def link_exists(name: str) -> bool:
@@ -131,35 +129,59 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int) -> bool:
     nothing arriving from the bridge may use it to reach the host's loopback."""
     if link_exists(name):
         return False
-    batch([f"link add name {name} mtu {mtu} type bridge", f"addr add {gateway}/{prefixlen} dev {name}",
-           f"link set dev {name} up"])
+    from tug.sys import rtnl
+
+    with rtnl.Rtnl.open() as nl:
+        nl.add_bridge(name, mtu)
+        index = nl.index(name)
+        nl.add_addr4(index, gateway, prefixlen, name)
+        nl.link_up(index, name)
     set_sysctl(f"net.ipv4.conf.{name}.route_localnet", "1")
     return True
 
 
 def delete_link(name: str) -> bool:
-    """Delete a link if present; True if it was there."""
+    """Delete a link if present; True if it was there (and is gone)."""
     if not link_exists(name):
         return False
-    r = netns.run_in(None, ["ip", "link", "del", "dev", name])
-    return r.returncode == 0
+    from tug.sys import rtnl
+
+    with rtnl.Rtnl.open() as nl:
+        try:
+            nl.delete_link(name)
+        except SystemFailure:
+            return False
+    return True
 
 
 def add_veth(host_if: str, peer: str, ns_fd: int, bridge: str, mac: str, mtu: int) -> None:
-    """A veth pair: `host_if` on the bridge in the host, `peer` (with `mac`) moved into the namespace of ns_fd."""
-    ns_path = netns.path_of(ns_fd)
-    batch([f"link add name {host_if} mtu {mtu} type veth peer name {peer} address {mac} mtu {mtu} netns {ns_path}",
-           f"link set dev {host_if} master {bridge}", f"link set dev {host_if} up"])
+    """A veth pair: `host_if` on the bridge in the host, up; `peer` (with `mac`) made in the namespace of ns_fd."""
+    master = ifindex(bridge)
+    if master is None:
+        raise SystemFailure(f"add veth {host_if}: bridge {bridge} does not exist", where=f"/sys/class/net/{bridge}")
+    from tug.sys import rtnl
+
+    with rtnl.Rtnl.open() as nl:
+        nl.add_veth(host_if, peer, mtu, master, mac, ns_fd)
 
 
 def configure_inside(ns_fd: int, ifname: str, address: str, prefixlen: int, gateway: str | None,
                      loopback: bool = True) -> None:
-    lines = ["link set dev lo up"] if loopback else []
-    lines += [f"addr add {address}/{prefixlen} dev {ifname}", f"link set dev {ifname} up"]
-    if gateway:
-        lines.append(f"route add default via {gateway} dev {ifname}")
-    batch(lines, ns_fd)
+    """In the namespace of ns_fd: loopback up, `address/prefixlen` on `ifname`, `ifname` up, the default route."""
+    from tug.sys import rtnl
+
+    with rtnl.Rtnl.open(ns_fd, where=f"network namespace of {ifname}") as nl:
+        if loopback:
+            nl.link_up(nl.index("lo"), "lo")
+        index = nl.index(ifname)
+        nl.add_addr4(index, address, prefixlen, ifname)
+        nl.link_up(index, ifname)
+        if gateway:
+            nl.add_default_route4(index, gateway, ifname)
 
 
 def loopback_up(ns_fd: int) -> None:
-    batch(["link set dev lo up"], ns_fd)
+    from tug.sys import rtnl
+
+    with rtnl.Rtnl.open(ns_fd, where="network namespace") as nl:
+        nl.link_up(nl.index("lo"), "lo")
