@@ -45,17 +45,6 @@ def ifindex(name: str) -> int | None:
         return None
 
 
-def link_info(name: str) -> dict | None:
-    import json
-
-    out = ip(["-j", "-d", "link", "show", "dev", name], check=False)
-    try:
-        items = json.loads(out) if out.strip() else []
-    except ValueError:
-        return None
-    return items[0] if items else None
-
-
 def host_subnets() -> list[ipaddress.IPv4Network]:
     """Every IPv4 destination the host routes somewhere (all tables but `local`), to avoid when picking subnets."""
     import ipaddress
