@@ -22,6 +22,15 @@ TUG = str(VENV_BIN / "tug")
 TUG_RUNTIME = str(VENV_BIN / "tug-runtime")
 BUSYBOX = "/bin/busybox"
 IS_ROOT = os.geteuid() == 0
+# docker's verbs that tug has too (the CLI grammar and flag-table tests go through each)
+DOCKER_VERBS = [
+    "run", "create", "start", "stop", "kill", "restart", "wait", "pause", "unpause", "rename", "attach", "exec",
+    "logs", "cp", "top", "rm", "ps", "images", "rmi", "tag", "inspect", "pull", "push", "login", "logout", "import",
+    "save", "load", "export", "commit", "diff", "history", "build", "stats", "port", "version",
+    "network create", "network ls", "network inspect", "network rm", "network connect", "network disconnect",
+    "network prune", "volume create", "volume ls", "volume inspect", "volume rm", "volume prune", "container prune",
+    "image prune", "image ls", "image rm", "image inspect", "system df", "system prune",
+]
 SESSION_NET = f"tugs{os.getpid() % 100000:05d}"  # the default bridge and nft table of this test session
 SESSION_CGROUP = f"/{SESSION_NET}"  # and the default cgroup parent of its containers (TUG_CGROUP_PARENT)
 

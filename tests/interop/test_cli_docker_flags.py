@@ -12,18 +12,10 @@ import subprocess
 
 import pytest
 
+from conftest import DOCKER_VERBS as VERBS
 from conftest import TUG
 from tug.cli import flags
 from tug.cli.main import COMMANDS
-
-VERBS = [
-    "run", "create", "start", "stop", "kill", "restart", "wait", "pause", "unpause", "rename", "attach", "exec",
-    "logs", "cp", "top", "rm", "ps", "images", "rmi", "tag", "inspect", "pull", "push", "login", "logout", "import",
-    "save", "load", "export", "commit", "diff", "history", "build", "stats", "port", "version",
-    "network create", "network ls", "network inspect", "network rm", "network connect", "network disconnect",
-    "network prune", "volume create", "volume ls", "volume inspect", "volume rm", "volume prune", "container prune",
-    "image prune", "image ls", "image rm", "image inspect", "system df", "system prune",
-]
 
 EVERY_VERB = {
     "disable-content-trust": "Notary content trust: tug has no trust store (docker's own default is off)",

@@ -7,6 +7,7 @@ import importlib
 
 import pytest
 
+from conftest import DOCKER_VERBS as VERBS
 from tug import records
 from tug.cli import flags, main
 from tug.cli.run import create, run, to_options
@@ -19,14 +20,6 @@ from tug.spec.devices import parse_cgroup_rule
 from tug.spec.options import RunOptions
 from tug.spec.resources import cpu_resources, memory_resources, weight_devices
 
-VERBS = [
-    "run", "create", "start", "stop", "kill", "restart", "wait", "pause", "unpause", "rename", "attach", "exec",
-    "logs", "cp", "top", "rm", "ps", "images", "rmi", "tag", "inspect", "pull", "push", "login", "logout", "import",
-    "save", "load", "export", "commit", "diff", "history", "build", "stats", "port", "version",
-    "network create", "network ls", "network inspect", "network rm", "network connect", "network disconnect",
-    "network prune", "volume create", "volume ls", "volume inspect", "volume rm", "volume prune", "container prune",
-    "image prune", "image ls", "image rm", "image inspect", "system df", "system prune",
-]
 CLI_ONLY = {"cidfile", "label_file", "log_driver", "quiet", "sig_proxy", "detach_keys", "detach", "root_", "runroot_"}
 
 

@@ -348,7 +348,7 @@ def relay_exec_tty(sock: socket.socket, rundir: str, process: bytes, interactive
                 conn = _socket.socket(fileno=conn_fd)
                 try:
                     conn.settimeout(30)
-                    fds = _recv_fds(conn)
+                    fds = streams.recv_fds(conn)
                 finally:
                     conn.close()
                 if fds:
@@ -379,13 +379,3 @@ def relay_exec_tty(sock: socket.socket, rundir: str, process: bytes, interactive
         os.close(dfd)
 
 
-def _recv_fds(conn: socket.socket, maxfds: int = 4) -> list[int]:
-    import _socket
-
-    _msg, anc, _flags, _addr = conn.recvmsg(4096, _socket.CMSG_SPACE(maxfds * 4), _socket.MSG_CMSG_CLOEXEC)
-    fds: list[int] = []
-    for level, kind, data in anc:
-        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
-            n = len(data) // 4
-            fds.extend(struct.unpack(f"{n}i", data[:n * 4]))
-    return fds

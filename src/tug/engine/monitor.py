@@ -367,7 +367,7 @@ class Monitor(ProbeMixin):
                     raise StartFailed("runtime create exited without sending the console") from None
         try:
             conn.settimeout(30)
-            fds = _recv_fds(conn)
+            fds = fr.recv_fds(conn)
         finally:
             conn.close()
         if not fds:
@@ -799,17 +799,6 @@ class Monitor(ProbeMixin):
         raise SystemExit(0)
 
 # --- helpers ---------------------------------------------------------------------------------------------------
-
-def _recv_fds(conn: socket.socket, maxfds: int = 4) -> list[int]:
-    """File descriptors sent with SCM_RIGHTS (what `socket.recv_fds` does, on the bare `_socket`)."""
-    _msg, anc, _flags, _addr = conn.recvmsg(4096, socket.CMSG_LEN(maxfds * 4))
-    fds: list[int] = []
-    for level, kind, data in anc:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            n = len(data) // 4
-            fds.extend(struct.unpack(f"{n}i", data[:n * 4]))
-    return fds
-
 
 def _sealed() -> bool:
     from tug.runtime.sealed import is_sealed

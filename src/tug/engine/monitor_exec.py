@@ -13,10 +13,9 @@ the `tug` command runs from the host's writable interpreter file.
 
 from __future__ import annotations
 
-import _signal as signal
 import os
 
-from tug.engine.runtime_fork import _RESET
+from tug.engine.runtime_fork import reset_child
 
 _runtime_exec = None
 
@@ -67,13 +66,7 @@ def _child(root: str, ctr_id: str, mem: int, err_w: int, stdio: list[int], detac
            console: str | None) -> None:
     code = 125
     try:
-        signal.set_wakeup_fd(-1)
-        for sig in _RESET:
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        for target, fd in enumerate(stdio):
-            if fd != target:
-                os.dup2(fd, target)
+        reset_child(stdio)
         keep = {0, 1, 2, mem, err_w}
         for name in os.listdir("/proc/self/fd"):  # the monitor's sockets and pipes stay with the monitor
             fd = int(name)

@@ -54,16 +54,11 @@ def _own_dir(path: str, uid: int) -> None:
 
 def mappings(uid: int, gid: int, name: str) -> Any:
     """The user namespace's mappings from /etc/subuid and /etc/subgid."""
+    from tug.engine.userns import read_or_empty
     from tug.spec import userns
 
-    def read(path: str) -> str:
-        try:
-            with open(path) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-    return userns.rootless_mappings(uid, gid, userns.parse_subid(read("/etc/subuid"), name, uid),
-                                    userns.parse_subid(read("/etc/subgid"), name, uid))
+    return userns.rootless_mappings(uid, gid, userns.parse_subid(read_or_empty("/etc/subuid"), name, uid),
+                                    userns.parse_subid(read_or_empty("/etc/subgid"), name, uid))
 
 
 def _helper(name: str) -> str:

@@ -40,6 +40,18 @@ def preload() -> None:
     import tug.sys.seccomp  # noqa: F401
 
 
+def reset_child(stdio: list[int]) -> None:
+    """In a child forked from the monitor: the signal dispositions a freshly started interpreter has, and `stdio`
+    as fds 0, 1, 2."""
+    signal.set_wakeup_fd(-1)
+    for sig in _RESET:
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for target, fd in enumerate(stdio):
+        if fd != target:
+            os.dup2(fd, target)
+
+
 def spawn(args: list[str], stdin: int, stdout: int, stderr: int) -> int:
     """Fork; the child runs `tug-runtime ARGS` with the given stdio and exits with its code. Returns the pid."""
     preload()
@@ -48,13 +60,7 @@ def spawn(args: list[str], stdin: int, stdout: int, stderr: int) -> int:
         return pid
     code = 125
     try:
-        signal.set_wakeup_fd(-1)
-        for sig in _RESET:
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        for target, fd in ((0, stdin), (1, stdout), (2, stderr)):
-            if fd != target:
-                os.dup2(fd, target)
+        reset_child([stdin, stdout, stderr])
         from tug.runtime.main import main
 
         code = main(list(args))

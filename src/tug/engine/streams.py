@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import struct
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import _socket
+
 HEADER = struct.Struct("!BI")
 
 # client -> monitor
@@ -57,3 +61,17 @@ def write_all(fd: int, data: bytes) -> None:
     while view:
         n = os.write(fd, view)
         view = view[n:]
+
+
+def recv_fds(conn: _socket.socket, maxfds: int = 4) -> list[int]:
+    """The file descriptors a peer sent with SCM_RIGHTS (a console's pty master), close-on-exec; what
+    `socket.recv_fds` does, on a bare `_socket.socket` too."""
+    import _socket
+
+    _msg, anc, _flags, _addr = conn.recvmsg(4096, _socket.CMSG_SPACE(maxfds * 4), _socket.MSG_CMSG_CLOEXEC)
+    fds: list[int] = []
+    for level, kind, data in anc:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            n = len(data) // 4
+            fds.extend(struct.unpack(f"{n}i", data[:n * 4]))
+    return fds

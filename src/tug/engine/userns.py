@@ -22,7 +22,8 @@ from tug.spec import userns as pure
 from tug.spec.options import RunOptions
 
 
-def _read(path: str) -> str:
+def read_or_empty(path: str) -> str:
+    """A file's text; "" when it does not exist (/etc/subuid on a host without ranges)."""
     try:
         with open(path) as f:
             return f.read()
@@ -44,15 +45,16 @@ def mappings_for(opts: RunOptions) -> pure.Mappings | None:
                       "own user namespace already (the default) or with --userns=keep-id")
     if mode.kind == "keep-id":
         raise Invalid("--userns=keep-id is for rootless mode (tug run as a normal user); as root use --userns=auto")
-    subuids = pure.parse_subid(_read("/etc/subuid"), pure.RANGE_OWNER)
-    subgids = pure.parse_subid(_read("/etc/subgid"), pure.RANGE_OWNER)
+    subuids = pure.parse_subid(read_or_empty("/etc/subuid"), pure.RANGE_OWNER)
+    subgids = pure.parse_subid(read_or_empty("/etc/subgid"), pure.RANGE_OWNER)
     return pure.auto_mappings(mode.size, subuids, subgids)
 
 
 def _own_mappings() -> pure.Mappings:
     """The mappings of the user namespace this process is in (the rootless one)."""
     def read(path: str) -> tuple[pure.IdMap, ...]:
-        return tuple(pure.IdMap(*(int(x) for x in line.split())) for line in _read(path).splitlines() if line.strip())
+        return tuple(pure.IdMap(*(int(x) for x in line.split()))
+                     for line in read_or_empty(path).splitlines() if line.strip())
     return pure.Mappings(read("/proc/self/uid_map"), read("/proc/self/gid_map"))
 
 
